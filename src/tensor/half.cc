@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "tern/tensor.h"
+#include "util/cpu.h"
 
 namespace tern {
 namespace {
@@ -89,8 +90,7 @@ __attribute__((target("avx,f16c"))) void HalfToFloatF16c(const uint16_t* in, flo
   for (; i < n; ++i) out[i] = HalfToFloat(in[i]);
 }
 bool HaveF16c() {
-  static const bool have = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
-  return have;
+  return Cpu().f16c;
 }
 #endif
 

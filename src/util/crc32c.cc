@@ -1,5 +1,7 @@
 #include "util/crc32c.h"
 
+#include "util/cpu.h"
+
 #include <array>
 #include <cstring>
 
@@ -58,7 +60,7 @@ __attribute__((target("sse4.2"))) uint32_t Crc32cHardware(const void* data, size
   while (n-- > 0) c32 = __builtin_ia32_crc32qi(c32, *p++);
   return ~c32;
 }
-bool Crc32cHardwareAvailable() { return __builtin_cpu_supports("sse4.2"); }
+bool Crc32cHardwareAvailable() { return Cpu().sse42; }
 #else
 uint32_t Crc32cHardware(const void* data, size_t n, uint32_t crc) {
   return Crc32cPortable(data, n, crc);
