@@ -44,6 +44,8 @@ class Listener {
   // The bound address with the real port: "127.0.0.1:41234".
   const std::string& address() const { return address_; }
   int fd() const { return fd_.get(); }
+  // Gives up ownership of the socket (e.g. to hand it to a child process).
+  int ReleaseFd() { return fd_.Release(); }
 
   // Waits for the next connection. kDeadlineExceeded when the deadline
   // passes first.
