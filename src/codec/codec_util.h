@@ -1,0 +1,107 @@
+// Small helpers shared by the codec implementations: unaligned little-endian
+// float I/O, how decoded values meet the output (DecodeMode), the keep-count
+// of sparse codecs, and the RNG keys of DESIGN.md semantic 6.
+#ifndef TERN_CODEC_CODEC_UTIL_H_
+#define TERN_CODEC_CODEC_UTIL_H_
+
+#include <bit>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+
+#include "tern/codec.h"
+#include "util/philox.h"
+
+namespace tern::codec {
+
+// Payload floats and integers are stored by memcpy: the layout is
+// little-endian and so must the host be.
+static_assert(std::endian::native == std::endian::little, "tern codecs assume a little-endian host");
+
+using Mode = Codec::DecodeMode;
+
+inline float LoadF32(const uint8_t* p) {
+  float f;
+  std::memcpy(&f, p, 4);
+  return f;
+}
+inline void StoreF32(uint8_t* p, float f) { std::memcpy(p, &f, 4); }
+inline uint32_t LoadU32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline void StoreU32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
+inline uint32_t FloatBits(float f) { return std::bit_cast<uint32_t>(f); }
+inline uint32_t AbsBits(float f) { return std::bit_cast<uint32_t>(f) & 0x7FFFFFFFu; }
+
+// out[i] = v, += v or -= v.
+inline void Apply(float* out, float v, Mode mode) {
+  if (mode == Mode::kStore) {
+    *out = v;
+  } else if (mode == Mode::kAdd) {
+    *out += v;
+  } else {
+    *out -= v;
+  }
+}
+
+// Zeroes the output of a sparse decode in kStore mode (the kept values are
+// then applied on top).
+inline void ClearForStore(std::span<float> out, Mode mode) {
+  if (mode == Mode::kStore && !out.empty()) std::memset(out.data(), 0, out.size_bytes());
+}
+
+inline size_t CeilDiv(size_t a, size_t b) { return (a + b - 1) / b; }
+
+// k for a density: round-half-even(density * n), at least 1 and at most n
+// (0 for n = 0). Exact in double for n < 2^53.
+inline size_t KeepCount(double density, size_t n) {
+  if (n == 0) return 0;
+  double k = std::nearbyint(density * static_cast<double>(n));
+  if (k < 1) return 1;
+  if (k >= static_cast<double>(n)) return n;
+  return static_cast<size_t>(k);
+}
+
+// The stream of per-element noise: word (ctx.offset + i) of the stream keyed
+// by (seed, purpose, step, Mix64(tensor_id) ^ peer_id), so the noise of an
+// element does not depend on how the tensor was cut into chunks.
+inline RngStream PeerNoise(const CodecContext& ctx, RngPurpose purpose) {
+  RngStream s(ctx.seed, purpose, ctx.step, Mix64(ctx.tensor_id) ^ ctx.peer_id);
+  s.Seek(ctx.offset);
+  return s;
+}
+
+// The stream of choices every peer must share (random-k positions, sampled
+// top-k): keyed by (seed, purpose, step, Mix64(tensor_id) ^ Mix64(offset)),
+// never by peer.
+inline RngStream SharedChoice(const CodecContext& ctx, RngPurpose purpose) {
+  return RngStream(ctx.seed, purpose, ctx.step, Mix64(ctx.tensor_id) ^ Mix64(ctx.offset));
+}
+
+// 24-bit uniform in [0, 1) from one word (exact in fp32).
+inline float U01(uint32_t w) { return static_cast<float>(w >> 8) * (1.0f / 16777216.0f); }
+
+// The common argument checks of Codec::Encode / DecodeImpl.
+inline Status CheckEncodeBuffer(size_t have, size_t need) {
+  if (have < need) {
+    return InvalidArgumentError("encode buffer of " + std::to_string(have) + " bytes, need " +
+                                std::to_string(need));
+  }
+  return OkStatus();
+}
+inline Status CheckPayloadSize(size_t have, size_t want, const char* codec) {
+  if (have != want) {
+    return DataLossError(std::string(codec) + " payload of " + std::to_string(have) +
+                         " bytes, expected " + std::to_string(want));
+  }
+  return OkStatus();
+}
+
+}  // namespace tern::codec
+
+#endif  // TERN_CODEC_CODEC_UTIL_H_

@@ -1,0 +1,129 @@
+// fp4: 4-bit floats with a power-of-two scale per block (docs/codec_spec.md,
+// "fp4"). Payload: one E8M0 byte (X + 127) per block, then the 4-bit codes
+// packed two per byte (value 2j in the low nibble of byte j). A code is
+// sign (bit 3) and a 3-bit magnitude index into E2M1 or E3M0 values.
+#include <algorithm>
+#include <vector>
+
+#include "codec/codec_util.h"
+#include "codec/kernels.h"
+#include "codec/stages.h"
+
+namespace tern::codec {
+namespace {
+
+using kernel_detail::Pow2;
+
+class Fp4Codec final : public Codec {
+ public:
+  Fp4Codec(std::string spec, bool e3m0, size_t block, bool stochastic)
+      : Codec(std::move(spec), Traits(block, stochastic)),
+        e3m0_(e3m0),
+        block_(block),
+        stochastic_(stochastic),
+        values_(e3m0 ? kernel_detail::kE3M0Values : kernel_detail::kE2M1Values) {}
+
+  size_t MaxEncodedSize(size_t n) const override { return CeilDiv(n, block_) + CeilDiv(n, 2); }
+
+  Result<size_t> Encode(std::span<const float> in, const CodecContext& ctx,
+                        std::span<uint8_t> out) const override {
+    const size_t n = in.size(), need = MaxEncodedSize(n);
+    TERN_RETURN_IF_ERROR(CheckEncodeBuffer(out.size(), need));
+    uint8_t* scales = out.data();
+    uint8_t* packed = out.data() + CeilDiv(n, block_);
+    thread_local std::vector<uint8_t> tmp;
+    const size_t tile = block_ * 2 * std::max<size_t>(1, 16384 / (2 * block_));
+    tmp.resize(std::min(tile, n));
+    for (size_t s = 0; s < n; s += tile) {
+      const size_t len = std::min(tile, n - s);
+      if (stochastic_) {
+        StochasticCodes(in.data() + s, len, ctx, s, scales + s / block_, tmp.data());
+      } else {
+        BestKernels().fp4_codes(in.data() + s, len, block_, e3m0_, scales + s / block_,
+                                tmp.data());
+      }
+      uint8_t* dst = packed + s / 2;
+      for (size_t j = 0; j < len / 2; ++j) {
+        dst[j] = static_cast<uint8_t>(tmp[2 * j] | (tmp[2 * j + 1] << 4));
+      }
+      if (len % 2) dst[len / 2] = tmp[len - 1];
+    }
+    return need;
+  }
+
+  Status DecodeImpl(std::span<const uint8_t> payload, const CodecContext&, std::span<float> out,
+                    DecodeMode mode) const override {
+    const size_t n = out.size();
+    TERN_RETURN_IF_ERROR(CheckPayloadSize(payload.size(), MaxEncodedSize(n), "fp4"));
+    const uint8_t* packed = payload.data() + CeilDiv(n, block_);
+    for (size_t s = 0, b = 0; s < n; s += block_, ++b) {
+      if (payload[b] == 0xFF) return InvalidArgumentError("fp4: E8M0 scale 0xFF (NaN)");
+      const float scale = Pow2(static_cast<int>(payload[b]) - 127);
+      float lut[16];
+      for (int c = 0; c < 8; ++c) {
+        lut[c] = values_[c] * scale;
+        lut[c + 8] = -lut[c];
+      }
+      const size_t end = std::min(n, s + block_);
+      for (size_t i = s; i < end; ++i) {
+        Apply(out.data() + i, lut[(packed[i / 2] >> (4 * (i % 2))) & 0xF], mode);
+      }
+    }
+    return OkStatus();
+  }
+
+ private:
+  static CodecTraits Traits(size_t block, bool stochastic) {
+    CodecTraits t;
+    t.unbiased = stochastic;
+    t.uses_peer_noise = stochastic;
+    t.bits_per_element = 4 + 8.0 / static_cast<double>(block);
+    return t;
+  }
+
+  // Rounds |x| / 2^X up or down to a neighbouring grid value with the
+  // probability that makes it unbiased (the top value saturates).
+  void StochasticCodes(const float* x, size_t n, const CodecContext& ctx, size_t first,
+                       uint8_t* scales, uint8_t* codes) const {
+    CodecContext c = ctx;
+    c.offset += first;
+    RngStream rng = PeerNoise(c, RngPurpose::kStochasticRounding);
+    for (size_t s = 0, b = 0; s < n; s += block_, ++b) {
+      const size_t len = std::min(block_, n - s);
+      const int e = kernel_detail::Fp4Exponent(kernel_detail::MaxAbs(x + s, len), e3m0_);
+      scales[b] = static_cast<uint8_t>(e + 127);
+      const float inv = Pow2(-e);
+      for (size_t i = s; i < s + len; ++i) {
+        const float a = std::fabs(x[i]) * inv;
+        const float u = U01(rng.NextU32());
+        int lo = 0;
+        while (lo < 7 && values_[lo + 1] <= a) ++lo;
+        int code = lo;
+        if (lo < 7 && a > values_[lo]) {
+          const float p = (a - values_[lo]) / (values_[lo + 1] - values_[lo]);
+          if (u < p) code = lo + 1;
+        }
+        codes[i] = static_cast<uint8_t>(code | (std::signbit(x[i]) ? 8 : 0));
+      }
+    }
+  }
+
+  bool e3m0_;
+  size_t block_;
+  bool stochastic_;
+  const float* values_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Codec>> MakeFp4(const StageArgs& args) {
+  TERN_ASSIGN_OR_RETURN(std::string format, args.params.Choice("format", {"e2m1", "e3m0"}));
+  TERN_ASSIGN_OR_RETURN(int64_t block, args.params.Integer("block", 1, int64_t{1} << 24));
+  TERN_ASSIGN_OR_RETURN(std::string rounding,
+                        args.params.Choice("rounding", {"nearest", "stochastic"}));
+  return std::unique_ptr<Codec>(new Fp4Codec(args.spec, format == "e3m0",
+                                             static_cast<size_t>(block),
+                                             rounding == "stochastic"));
+}
+
+}  // namespace tern::codec

@@ -1,0 +1,141 @@
+// int8 and int4: blockwise absmax quantization (docs/codec_spec.md, "int8,
+// int4"). Payload: fp32 scale per block, then the codes (int8: one byte
+// each; int4: two's-complement nibbles, value 2j in the low nibble of byte j).
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <vector>
+
+#include "codec/codec_util.h"
+#include "codec/kernels.h"
+#include "codec/stages.h"
+
+namespace tern::codec {
+namespace {
+
+class IntCodec final : public Codec {
+ public:
+  IntCodec(std::string spec, int bits, size_t block, bool stochastic)
+      : Codec(std::move(spec), Traits(bits, block, stochastic)),
+        bits_(bits),
+        qmax_(bits == 8 ? 127 : 7),
+        block_(block),
+        stochastic_(stochastic) {}
+
+  size_t MaxEncodedSize(size_t n) const override {
+    return 4 * CeilDiv(n, block_) + (bits_ == 8 ? n : CeilDiv(n, 2));
+  }
+
+  Result<size_t> Encode(std::span<const float> in, const CodecContext& ctx,
+                        std::span<uint8_t> out) const override {
+    const size_t n = in.size(), need = MaxEncodedSize(n);
+    TERN_RETURN_IF_ERROR(CheckEncodeBuffer(out.size(), need));
+    uint8_t* scales = out.data();
+    uint8_t* codes = out.data() + 4 * CeilDiv(n, block_);
+    if (bits_ == 8) {
+      Quantize(in.data(), n, ctx, scales, reinterpret_cast<int8_t*>(codes), 0);
+      return need;
+    }
+    // int4: quantize a tile (whole blocks, an even count of values) to bytes,
+    // then pack nibbles.
+    thread_local std::vector<int8_t> tmp;
+    size_t tile = block_ * 2 * std::max<size_t>(1, 16384 / (2 * block_));
+    tmp.resize(std::min(tile, n));
+    for (size_t s = 0; s < n; s += tile) {
+      size_t len = std::min(tile, n - s);
+      Quantize(in.data() + s, len, ctx, scales + 4 * (s / block_), tmp.data(), s);
+      uint8_t* dst = codes + s / 2;
+      for (size_t j = 0; j < len / 2; ++j) {
+        dst[j] = static_cast<uint8_t>((tmp[2 * j] & 0xF) | (tmp[2 * j + 1] << 4));
+      }
+      if (len % 2) dst[len / 2] = static_cast<uint8_t>(tmp[len - 1] & 0xF);
+    }
+    return need;
+  }
+
+  Status DecodeImpl(std::span<const uint8_t> payload, const CodecContext&, std::span<float> out,
+                    DecodeMode mode) const override {
+    const size_t n = out.size();
+    TERN_RETURN_IF_ERROR(CheckPayloadSize(payload.size(), MaxEncodedSize(n), "int"));
+    const uint8_t* scales = payload.data();
+    const uint8_t* codes = payload.data() + 4 * CeilDiv(n, block_);
+    if (bits_ == 8) {
+      BestKernels().dequant_int8(scales, reinterpret_cast<const int8_t*>(codes), n, block_,
+                                 out.data(), mode);
+      return OkStatus();
+    }
+    for (size_t s = 0, b = 0; s < n; s += block_, ++b) {
+      const float sc = LoadF32(scales + 4 * b);
+      const size_t end = std::min(n, s + block_);
+      for (size_t i = s; i < end; ++i) {
+        int nib = (codes[i / 2] >> (4 * (i % 2))) & 0xF;
+        int q = nib >= 8 ? nib - 16 : nib;
+        Apply(out.data() + i, static_cast<float>(q) * sc, mode);
+      }
+    }
+    return OkStatus();
+  }
+
+ private:
+  static CodecTraits Traits(int bits, size_t block, bool stochastic) {
+    CodecTraits t;
+    t.unbiased = stochastic;
+    t.uses_peer_noise = stochastic;
+    t.bits_per_element = bits + 32.0 / static_cast<double>(block);
+    return t;
+  }
+
+  // Quantizes x[0, n) (whole blocks, except at the end of the payload) whose
+  // first value is element `first` of the payload.
+  void Quantize(const float* x, size_t n, const CodecContext& ctx, uint8_t* scales, int8_t* q,
+                size_t first) const {
+    if (!stochastic_) {
+      BestKernels().quant_blocks(x, n, block_, qmax_, scales, q);
+      return;
+    }
+    // floor(v + u), u uniform in [0, 1) from element (offset + i)'s word.
+    const float fq = static_cast<float>(qmax_);
+    CodecContext c = ctx;
+    c.offset += first;
+    RngStream rng = PeerNoise(c, RngPurpose::kStochasticRounding);
+    for (size_t s = 0, b = 0; s < n; s += block_, ++b) {
+      const size_t len = std::min(block_, n - s);
+      const float m = kernel_detail::MaxAbs(x + s, len);
+      if (!(m >= FLT_MIN)) {
+        StoreF32(scales + 4 * b, 0.0f);
+        std::fill(q + s, q + s + len, 0);
+        continue;
+      }
+      StoreF32(scales + 4 * b, m / fq);
+      const float inv = fq / m;
+      rng.Seek(c.offset + s);
+      for (size_t i = s; i < s + len; ++i) {
+        float v = x[i] * inv;
+        v = v < fq ? v : fq;
+        v = v > -fq ? v : -fq;
+        float r = std::floor(v + U01(rng.NextU32()));
+        q[i] = static_cast<int8_t>(r > fq ? fq : r);
+      }
+    }
+  }
+
+  int bits_;
+  int qmax_;
+  size_t block_;
+  bool stochastic_;
+};
+
+Result<std::unique_ptr<Codec>> MakeInt(const StageArgs& args, int bits) {
+  TERN_ASSIGN_OR_RETURN(int64_t block, args.params.Integer("block", 1, int64_t{1} << 24));
+  TERN_ASSIGN_OR_RETURN(std::string rounding,
+                        args.params.Choice("rounding", {"nearest", "stochastic"}));
+  return std::unique_ptr<Codec>(
+      new IntCodec(args.spec, bits, static_cast<size_t>(block), rounding == "stochastic"));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Codec>> MakeInt8(const StageArgs& args) { return MakeInt(args, 8); }
+Result<std::unique_ptr<Codec>> MakeInt4(const StageArgs& args) { return MakeInt(args, 4); }
+
+}  // namespace tern::codec

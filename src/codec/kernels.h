@@ -1,0 +1,114 @@
+// The hot loops of the codecs, as tables of functions: a portable scalar
+// table (the reference) and AVX2 / AVX-512 tables compiled with target
+// attributes, chosen at run time from util/cpu.h. Every table gives the same
+// bits as the scalar one for every input (kernels_test.cc), which is why the
+// sums below follow one fixed order (DESIGN.md semantic 3).
+//
+// Arrays of scales inside payloads may be unaligned: kernels take them as
+// bytes (little-endian fp32 or E8M0 bytes).
+#ifndef TERN_CODEC_KERNELS_H_
+#define TERN_CODEC_KERNELS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "codec/codec_util.h"
+
+namespace tern::codec {
+
+struct Kernels {
+  const char* name;
+
+  // Blockwise absmax quantization to integers in [-qmax, qmax] (qmax 127 for
+  // int8, 7 for int4), blocks of `block` values (the last may be shorter).
+  // Per block: m = max|x| (NaN ignored); if m < FLT_MIN the block is zero
+  // (scale 0); else scale = m / qmax, v = x * (qmax / m) clamped to
+  // [-qmax, qmax] (NaN -> qmax), q = round-half-even(v).
+  // Writes n/block (rounded up) fp32 scales and n codes.
+  void (*quant_blocks)(const float* x, size_t n, size_t block, int qmax, uint8_t* scales,
+                       int8_t* q);
+
+  // out[i] (op)= q[i] * scale[i / block]; `mode` as Codec::DecodeMode.
+  void (*dequant_int8)(const uint8_t* scales, const int8_t* q, size_t n, size_t block,
+                       float* out, Mode mode);
+
+  // Sign bits (bit i%8 of byte i/8 set iff x[i] >= 0 or x[i] is -0; NaN
+  // clears it) and one fp32 scale per block: l2 ? sqrt(S2 / len) : S1 / len,
+  // where S1 = sum|x|, S2 = sum x^2 in the canonical order: per group of 256
+  // values from the block start, 16 fp32 lane sums (value j of the group to
+  // lane j % 16, in order), folded by lane[j] += lane[j + w] for w = 8, 4, 2,
+  // 1, the group results added to a double in order. REQUIRES: block % 16 == 0.
+  void (*sign_pack)(const float* x, size_t n, size_t block, bool l2, uint8_t* scales,
+                    uint8_t* bits);
+
+  // Collects, in index order, the positions (base + i) and values of the
+  // x[i] with |x| bits >= thr (AbsBits). Stops and returns cap + 1 once more
+  // than `cap` were found; else returns the count.
+  size_t (*select_abs_ge)(const float* x, size_t n, uint32_t thr, uint32_t base, uint32_t* pos,
+                          float* val, size_t cap);
+
+  // FP4 codes (docs/codec_spec.md, "fp4") with one E8M0 scale byte per
+  // block; writes n codes (0..15, sign in bit 3), one per byte.
+  void (*fp4_codes)(const float* x, size_t n, size_t block, bool e3m0, uint8_t* scales,
+                    uint8_t* codes);
+};
+
+const Kernels& ScalarKernels();
+// Null when the CPU (or TERN_CPU=scalar) rules the table out.
+const Kernels* Avx2Kernels();
+const Kernels* Avx512Kernels();
+// The fastest available table.
+const Kernels& BestKernels();
+
+// Shared pieces of the kernels, used by every table.
+namespace kernel_detail {
+
+// The E8M0 exponent X of a block with max-abs m: the smallest X with
+// m <= top * 2^X (top = 6 for e2m1, 1 for e3m0), clamped to [-127, 127];
+// m < FLT_MIN gives -127 (an all-zero block).
+int Fp4Exponent(float m, bool e3m0);
+
+// The E2M1 / E3M0 magnitude code of a >= 0 (already divided by the scale),
+// round-half-to-even between neighbours, saturating at the top.
+inline int E2M1Code(float a) {
+  return (a > 0.25f) + (a >= 0.75f) + (a > 1.25f) + (a >= 1.75f) + (a > 2.5f) + (a >= 3.5f) +
+         (a > 5.0f);
+}
+inline int E3M0Code(float a) {
+  // Codes 0 (zero) and c = 1..7 (2^(c-7)); the midpoint between c and c+1
+  // is 1.5 * 2^(c-7) (1/128 for 0 and 1); ties go to the even code.
+  return (a > 0.0078125f) + (a >= 0.0234375f) + (a > 0.046875f) + (a >= 0.09375f) +
+         (a > 0.1875f) + (a >= 0.375f) + (a > 0.75f);
+}
+// Magnitudes of the codes 0..7.
+inline constexpr float kE2M1Values[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
+inline constexpr float kE3M0Values[8] = {0.0f,        0.015625f, 0.03125f, 0.0625f,
+                                         0.125f,      0.25f,     0.5f,     1.0f};
+// 2^x as a float for x in [-127, 127] (exact).
+float Pow2(int x);
+
+// One value of quant_blocks / fp4_codes (the SIMD tables use these for tails).
+inline int8_t QuantOne(float x, float inv, float fq) {
+  float v = x * inv;
+  v = v < fq ? v : fq;  // NaN -> qmax, as MINPS
+  v = v > -fq ? v : -fq;
+  return static_cast<int8_t>(std::nearbyint(v));
+}
+inline uint8_t Fp4One(float x, float inv, bool e3m0) {
+  float a = std::fabs(x) * inv;  // NaN compares false everywhere: code 0
+  int c = e3m0 ? E3M0Code(a) : E2M1Code(a);
+  return static_cast<uint8_t>(c | (std::signbit(x) ? 8 : 0));
+}
+inline float MaxAbs(const float* x, size_t n) {
+  float m = 0.0f;
+  for (size_t i = 0; i < n; ++i) {
+    float a = std::fabs(x[i]);
+    m = a > m ? a : m;  // NaN ignored, as MAXPS(a, m)
+  }
+  return m;
+}
+
+}  // namespace kernel_detail
+}  // namespace tern::codec
+
+#endif  // TERN_CODEC_KERNELS_H_

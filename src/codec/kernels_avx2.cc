@@ -1,0 +1,223 @@
+// AVX2 kernels (kernels.h), compiled with target attributes and chosen at run
+// time; bit-identical to kernels_scalar.cc (kernels_test.cc). Partial
+// vectors go through the scalar element helpers, which compute the same bits.
+#include <immintrin.h>
+
+#include <cfloat>
+#include <cstring>
+
+#include "codec/kernels.h"
+#include "util/cpu.h"
+
+#define TERN_AVX2 __attribute__((target("avx2,bmi2,popcnt")))
+
+namespace tern::codec {
+namespace {
+
+using kernel_detail::Fp4Exponent;
+using kernel_detail::Fp4One;
+using kernel_detail::Pow2;
+using kernel_detail::QuantOne;
+
+TERN_AVX2 inline __m256 AbsPs(__m256 v) {
+  return _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF)));
+}
+
+TERN_AVX2 float MaxAbs256(const float* x, size_t n) {
+  __m256 m0 = _mm256_setzero_ps(), m1 = m0;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    m0 = _mm256_max_ps(AbsPs(_mm256_loadu_ps(x + i)), m0);
+    m1 = _mm256_max_ps(AbsPs(_mm256_loadu_ps(x + i + 8)), m1);
+  }
+  m0 = _mm256_max_ps(m0, m1);
+  float lanes[8];
+  _mm256_storeu_ps(lanes, m0);
+  float m = kernel_detail::MaxAbs(lanes, 8);
+  float tail = kernel_detail::MaxAbs(x + i, n - i);
+  return tail > m ? tail : m;
+}
+
+TERN_AVX2 void QuantBlocks(const float* x, size_t n, size_t block, int qmax, uint8_t* scales,
+                           int8_t* q) {
+  const float fq = static_cast<float>(qmax);
+  const __m256 vq = _mm256_set1_ps(fq), vnq = _mm256_set1_ps(-fq);
+  for (size_t s = 0, b = 0; s < n; s += block, ++b) {
+    size_t len = n - s < block ? n - s : block;
+    float m = MaxAbs256(x + s, len);
+    if (!(m >= FLT_MIN)) {
+      StoreF32(scales + 4 * b, 0.0f);
+      std::memset(q + s, 0, len);
+      continue;
+    }
+    StoreF32(scales + 4 * b, m / fq);
+    const float inv = fq / m;
+    const __m256 vinv = _mm256_set1_ps(inv);
+    size_t i = 0;
+    for (; i + 16 <= len; i += 16) {
+      __m256 a = _mm256_mul_ps(_mm256_loadu_ps(x + s + i), vinv);
+      __m256 c = _mm256_mul_ps(_mm256_loadu_ps(x + s + i + 8), vinv);
+      a = _mm256_max_ps(_mm256_min_ps(a, vq), vnq);
+      c = _mm256_max_ps(_mm256_min_ps(c, vq), vnq);
+      __m256i ia = _mm256_cvtps_epi32(_mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      __m256i ic = _mm256_cvtps_epi32(_mm256_round_ps(c, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      __m256i w = _mm256_packs_epi32(ia, ic);           // 16-bit, lanes interleaved by 128
+      w = _mm256_permute4x64_epi64(w, 0xD8);             // back in order
+      __m128i bytes = _mm_packs_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + s + i), bytes);
+    }
+    for (; i < len; ++i) q[s + i] = QuantOne(x[s + i], inv, fq);
+  }
+}
+
+TERN_AVX2 void DequantInt8(const uint8_t* scales, const int8_t* q, size_t n, size_t block,
+                           float* out, Mode mode) {
+  for (size_t s = 0, b = 0; s < n; s += block, ++b) {
+    size_t len = n - s < block ? n - s : block;
+    const float scf = LoadF32(scales + 4 * b);
+    const __m256 sc = _mm256_set1_ps(scf);
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+      int64_t raw;
+      std::memcpy(&raw, q + s + i, 8);
+      __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(raw))), sc);
+      float* o = out + s + i;
+      if (mode == Mode::kAdd) v = _mm256_add_ps(_mm256_loadu_ps(o), v);
+      if (mode == Mode::kSubtract) v = _mm256_sub_ps(_mm256_loadu_ps(o), v);
+      _mm256_storeu_ps(o, v);
+    }
+    for (; i < len; ++i) Apply(out + s + i, static_cast<float>(q[s + i]) * scf, mode);
+  }
+}
+
+// Lanes 0..7 in lo, 8..15 in hi; the fold of kernels.h.
+TERN_AVX2 inline float FoldLanes(__m256 lo, __m256 hi) {
+  __m256 a8 = _mm256_add_ps(lo, hi);
+  __m128 a4 = _mm_add_ps(_mm256_castps256_ps128(a8), _mm256_extractf128_ps(a8, 1));
+  __m128 a2 = _mm_add_ps(a4, _mm_movehl_ps(a4, a4));
+  __m128 a1 = _mm_add_ss(a2, _mm_movehdup_ps(a2));
+  return _mm_cvtss_f32(a1);
+}
+
+TERN_AVX2 void SignPack(const float* x, size_t n, size_t block, bool l2, uint8_t* scales,
+                        uint8_t* bits) {
+  const __m256 zero = _mm256_setzero_ps();
+  for (size_t s = 0, b = 0; s < n; s += block, ++b) {
+    size_t len = n - s < block ? n - s : block;
+    double total = 0.0;
+    for (size_t g = 0; g < len; g += 256) {
+      size_t glen = len - g < 256 ? len - g : 256;
+      __m256 lo = zero, hi = zero;
+      for (size_t j = 0; j < glen; j += 16) {
+        size_t i = s + g + j;
+        size_t r = glen - j;
+        __m256 v0, v1;
+        if (r >= 16) {
+          v0 = _mm256_loadu_ps(x + i);
+          v1 = _mm256_loadu_ps(x + i + 8);
+        } else {  // zero padding adds +0 to the lanes, as if untouched
+          alignas(32) float pad[16] = {};
+          std::memcpy(pad, x + i, r * sizeof(float));
+          v0 = _mm256_load_ps(pad);
+          v1 = _mm256_load_ps(pad + 8);
+        }
+        lo = _mm256_add_ps(lo, l2 ? _mm256_mul_ps(v0, v0) : AbsPs(v0));
+        hi = _mm256_add_ps(hi, l2 ? _mm256_mul_ps(v1, v1) : AbsPs(v1));
+        uint32_t m = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(v0, zero, _CMP_GE_OQ))) |
+                     static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(v1, zero, _CMP_GE_OQ)))
+                         << 8;
+        if (r >= 16) {
+          std::memcpy(bits + i / 8, &m, 2);
+        } else {
+          m &= (1u << r) - 1;
+          bits[i / 8] = static_cast<uint8_t>(m);
+          if (r > 8) bits[i / 8 + 1] = static_cast<uint8_t>(m >> 8);
+        }
+      }
+      total += static_cast<double>(FoldLanes(lo, hi));
+    }
+    double mean = total / static_cast<double>(len);
+    StoreF32(scales + 4 * b, static_cast<float>(l2 ? std::sqrt(mean) : mean));
+  }
+}
+
+TERN_AVX2 size_t SelectAbsGe(const float* x, size_t n, uint32_t thr, uint32_t base,
+                             uint32_t* pos, float* val, size_t cap) {
+  if (thr == 0 || thr > 0x80000000u) {  // all or none: the scalar loop is exact
+    return ScalarKernels().select_abs_ge(x, n, thr, base, pos, val, cap);
+  }
+  // |x| bits <= 0x7FFFFFFF, so a signed compare against thr - 1 is exact.
+  const __m256i vthr = _mm256_set1_epi32(static_cast<int>(thr - 1));
+  const __m256i absmask = _mm256_set1_epi32(0x7FFFFFFF);
+  size_t c = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i a = _mm256_and_si256(_mm256_castps_si256(_mm256_loadu_ps(x + i)), absmask);
+    uint32_t hit = static_cast<uint32_t>(
+        _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(a, vthr))));
+    while (hit != 0) {
+      if (c == cap) return cap + 1;
+      size_t j = i + static_cast<size_t>(__builtin_ctz(hit));
+      pos[c] = base + static_cast<uint32_t>(j);
+      val[c] = x[j];
+      ++c;
+      hit &= hit - 1;
+    }
+  }
+  size_t rest = ScalarKernels().select_abs_ge(x + i, n - i, thr, base + static_cast<uint32_t>(i),
+                                              pos + c, val + c, cap - c);
+  return rest > cap - c ? cap + 1 : c + rest;
+}
+
+TERN_AVX2 void Fp4Codes(const float* x, size_t n, size_t block, bool e3m0, uint8_t* scales,
+                        uint8_t* codes) {
+  static constexpr float kE2M1Mid[7] = {0.25f, 0.75f, 1.25f, 1.75f, 2.5f, 3.5f, 5.0f};
+  static constexpr float kE3M0Mid[7] = {0.0078125f, 0.0234375f, 0.046875f, 0.09375f,
+                                        0.1875f,    0.375f,     0.75f};
+  const float* mid = e3m0 ? kE3M0Mid : kE2M1Mid;
+  const __m256i one = _mm256_set1_epi32(1);
+  for (size_t s = 0, b = 0; s < n; s += block, ++b) {
+    size_t len = n - s < block ? n - s : block;
+    int e = Fp4Exponent(MaxAbs256(x + s, len), e3m0);
+    scales[b] = static_cast<uint8_t>(e + 127);
+    const float inv = Pow2(-e);
+    const __m256 vinv = _mm256_set1_ps(inv);
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+      __m256 v = _mm256_loadu_ps(x + s + i);
+      __m256 a = _mm256_mul_ps(AbsPs(v), vinv);
+      __m256i c = _mm256_setzero_si256();
+      for (int t = 0; t < 7; ++t) {
+        __m256 cmp = (t % 2 == 0) ? _mm256_cmp_ps(a, _mm256_set1_ps(mid[t]), _CMP_GT_OQ)
+                                  : _mm256_cmp_ps(a, _mm256_set1_ps(mid[t]), _CMP_GE_OQ);
+        c = _mm256_add_epi32(c, _mm256_and_si256(_mm256_castps_si256(cmp), one));
+      }
+      __m256i sign = _mm256_srli_epi32(_mm256_castps_si256(v), 31);
+      c = _mm256_or_si256(c, _mm256_slli_epi32(sign, 3));
+      // 8 codes (< 16) to 8 bytes.
+      __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
+      __m128i bytes = _mm_packus_epi16(w, w);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(codes + s + i), bytes);
+    }
+    for (; i < len; ++i) codes[s + i] = Fp4One(x[s + i], inv, e3m0);
+  }
+}
+
+}  // namespace
+
+const Kernels* Avx2Kernels() {
+  const CpuFeatures& f = Cpu();
+  if (!(f.avx2 && f.bmi2)) return nullptr;
+  static const Kernels k = {"avx2", QuantBlocks, DequantInt8, SignPack, SelectAbsGe, Fp4Codes};
+  return &k;
+}
+
+const Kernels& BestKernels() {
+  static const Kernels* best = [] {
+    if (const Kernels* k = Avx512Kernels()) return k;
+    if (const Kernels* k = Avx2Kernels()) return k;
+    return &ScalarKernels();
+  }();
+  return *best;
+}
+
+}  // namespace tern::codec

@@ -1,0 +1,194 @@
+// AVX-512 kernels (kernels.h), compiled with target attributes and chosen at
+// run time; bit-identical to kernels_scalar.cc (kernels_test.cc).
+#include <immintrin.h>
+
+#include <cfloat>
+#include <cstring>
+
+#include "codec/kernels.h"
+#include "util/cpu.h"
+
+// GCC 12 warns about the undefined vectors inside its own intrinsics headers.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#define TERN_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,bmi2,popcnt")))
+
+namespace tern::codec {
+namespace {
+
+using kernel_detail::Fp4Exponent;
+using kernel_detail::Pow2;
+
+TERN_AVX512 inline __mmask16 TailMask(size_t r) {
+  return static_cast<__mmask16>(r >= 16 ? 0xFFFF : (1u << r) - 1);
+}
+
+TERN_AVX512 inline __m512 AbsPs(__m512 v) {
+  return _mm512_castsi512_ps(
+      _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7FFFFFFF)));
+}
+
+// max|x| over n values; MAXPS(a, m) drops NaN a, like the scalar loop.
+TERN_AVX512 float MaxAbs512(const float* x, size_t n) {
+  __m512 m0 = _mm512_setzero_ps(), m1 = m0, m2 = m0, m3 = m0;
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    m0 = _mm512_max_ps(AbsPs(_mm512_loadu_ps(x + i)), m0);
+    m1 = _mm512_max_ps(AbsPs(_mm512_loadu_ps(x + i + 16)), m1);
+    m2 = _mm512_max_ps(AbsPs(_mm512_loadu_ps(x + i + 32)), m2);
+    m3 = _mm512_max_ps(AbsPs(_mm512_loadu_ps(x + i + 48)), m3);
+  }
+  for (; i < n; i += 16) {
+    m0 = _mm512_max_ps(AbsPs(_mm512_maskz_loadu_ps(TailMask(n - i), x + i)), m0);
+  }
+  m0 = _mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3));
+  return _mm512_reduce_max_ps(m0);
+}
+
+TERN_AVX512 void QuantBlocks(const float* x, size_t n, size_t block, int qmax, uint8_t* scales,
+                             int8_t* q) {
+  const float fq = static_cast<float>(qmax);
+  const __m512 vq = _mm512_set1_ps(fq), vnq = _mm512_set1_ps(-fq);
+  for (size_t s = 0, b = 0; s < n; s += block, ++b) {
+    size_t len = n - s < block ? n - s : block;
+    float m = MaxAbs512(x + s, len);
+    if (!(m >= FLT_MIN)) {
+      StoreF32(scales + 4 * b, 0.0f);
+      std::memset(q + s, 0, len);
+      continue;
+    }
+    StoreF32(scales + 4 * b, m / fq);
+    const __m512 vinv = _mm512_set1_ps(fq / m);
+    for (size_t i = 0; i < len; i += 16) {
+      __mmask16 k = TailMask(len - i);
+      __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + s + i), vinv);
+      v = _mm512_max_ps(_mm512_min_ps(v, vq), vnq);
+      __m512i qi = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      _mm512_mask_cvtepi32_storeu_epi8(q + s + i, k, qi);
+    }
+  }
+}
+
+TERN_AVX512 void DequantInt8(const uint8_t* scales, const int8_t* q, size_t n, size_t block,
+                             float* out, Mode mode) {
+  for (size_t s = 0, b = 0; s < n; s += block, ++b) {
+    size_t len = n - s < block ? n - s : block;
+    const __m512 sc = _mm512_set1_ps(LoadF32(scales + 4 * b));
+    for (size_t i = 0; i < len; i += 16) {
+      __mmask16 k = TailMask(len - i);
+      __m128i qb = _mm_maskz_loadu_epi8(k, q + s + i);
+      __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(qb)), sc);
+      float* o = out + s + i;
+      if (mode == Mode::kAdd) {
+        v = _mm512_add_ps(_mm512_maskz_loadu_ps(k, o), v);
+      } else if (mode == Mode::kSubtract) {
+        v = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, o), v);
+      }
+      _mm512_mask_storeu_ps(o, k, v);
+    }
+  }
+}
+
+// Lane fold of kernels.h: lane[j] += lane[j + w] for w = 8, 4, 2, 1.
+TERN_AVX512 inline float FoldLanes(__m512 acc) {
+  __m256 a8 = _mm256_add_ps(_mm512_castps512_ps256(acc), _mm512_extractf32x8_ps(acc, 1));
+  __m128 a4 = _mm_add_ps(_mm256_castps256_ps128(a8), _mm256_extractf128_ps(a8, 1));
+  __m128 a2 = _mm_add_ps(a4, _mm_movehl_ps(a4, a4));
+  __m128 a1 = _mm_add_ss(a2, _mm_movehdup_ps(a2));
+  return _mm_cvtss_f32(a1);
+}
+
+TERN_AVX512 void SignPack(const float* x, size_t n, size_t block, bool l2, uint8_t* scales,
+                          uint8_t* bits) {
+  const __m512 zero = _mm512_setzero_ps();
+  for (size_t s = 0, b = 0; s < n; s += block, ++b) {
+    size_t len = n - s < block ? n - s : block;
+    double total = 0.0;
+    for (size_t g = 0; g < len; g += 256) {
+      size_t glen = len - g < 256 ? len - g : 256;
+      __m512 acc = zero;
+      for (size_t j = 0; j < glen; j += 16) {
+        size_t i = s + g + j;
+        __mmask16 k = TailMask(glen - j);
+        __m512 v = _mm512_maskz_loadu_ps(k, x + i);
+        acc = _mm512_add_ps(acc, l2 ? _mm512_mul_ps(v, v) : AbsPs(v));
+        uint32_t m = _mm512_mask_cmp_ps_mask(k, v, zero, _CMP_GE_OQ);
+        if (k == 0xFFFF) {
+          std::memcpy(bits + i / 8, &m, 2);
+        } else {
+          bits[i / 8] = static_cast<uint8_t>(m);
+          if (glen - j > 8) bits[i / 8 + 1] = static_cast<uint8_t>(m >> 8);
+        }
+      }
+      total += static_cast<double>(FoldLanes(acc));
+    }
+    double mean = total / static_cast<double>(len);
+    StoreF32(scales + 4 * b, static_cast<float>(l2 ? std::sqrt(mean) : mean));
+  }
+}
+
+TERN_AVX512 size_t SelectAbsGe(const float* x, size_t n, uint32_t thr, uint32_t base,
+                               uint32_t* pos, float* val, size_t cap) {
+  const __m512i vthr = _mm512_set1_epi32(static_cast<int>(thr));
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  size_t c = 0;
+  for (size_t i = 0; i < n; i += 16) {
+    __mmask16 k = TailMask(n - i);
+    __m512 v = _mm512_maskz_loadu_ps(k, x + i);
+    __m512i a = _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7FFFFFFF));
+    __mmask16 hit = _mm512_mask_cmpge_epu32_mask(k, a, vthr);
+    if (hit == 0) continue;
+    size_t cnt = static_cast<size_t>(__builtin_popcount(hit));
+    if (c + cnt > cap) return cap + 1;
+    __m512i p = _mm512_add_epi32(iota, _mm512_set1_epi32(static_cast<int>(base + i)));
+    _mm512_mask_compressstoreu_epi32(pos + c, hit, p);
+    _mm512_mask_compressstoreu_ps(val + c, hit, v);
+    c += cnt;
+  }
+  return c;
+}
+
+TERN_AVX512 void Fp4Codes(const float* x, size_t n, size_t block, bool e3m0, uint8_t* scales,
+                          uint8_t* codes) {
+  static constexpr float kE2M1Mid[7] = {0.25f, 0.75f, 1.25f, 1.75f, 2.5f, 3.5f, 5.0f};
+  static constexpr float kE3M0Mid[7] = {0.0078125f, 0.0234375f, 0.046875f, 0.09375f,
+                                        0.1875f,    0.375f,     0.75f};
+  const float* mid = e3m0 ? kE3M0Mid : kE2M1Mid;
+  // Even codes c win ties with c + 1: compare '>' when c is even, '>=' when odd.
+  const __m512i one = _mm512_set1_epi32(1);
+  for (size_t s = 0, b = 0; s < n; s += block, ++b) {
+    size_t len = n - s < block ? n - s : block;
+    int e = Fp4Exponent(MaxAbs512(x + s, len), e3m0);
+    scales[b] = static_cast<uint8_t>(e + 127);
+    const __m512 vinv = _mm512_set1_ps(Pow2(-e));
+    for (size_t i = 0; i < len; i += 16) {
+      __mmask16 k = TailMask(len - i);
+      __m512 v = _mm512_maskz_loadu_ps(k, x + s + i);
+      __m512 a = _mm512_mul_ps(AbsPs(v), vinv);
+      __m512i c = _mm512_setzero_si512();
+      for (int t = 0; t < 7; t += 2) {
+        c = _mm512_mask_add_epi32(c, _mm512_cmp_ps_mask(a, _mm512_set1_ps(mid[t]), _CMP_GT_OQ),
+                                  c, one);
+        if (t + 1 < 7) {
+          c = _mm512_mask_add_epi32(
+              c, _mm512_cmp_ps_mask(a, _mm512_set1_ps(mid[t + 1]), _CMP_GE_OQ), c, one);
+        }
+      }
+      __m512i sign = _mm512_srli_epi32(
+          _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(INT32_MIN)), 28);
+      _mm512_mask_cvtepi32_storeu_epi8(codes + s + i, k, _mm512_or_si512(c, sign));
+    }
+  }
+}
+
+}  // namespace
+
+const Kernels* Avx512Kernels() {
+  const CpuFeatures& f = Cpu();
+  if (!(f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.bmi2)) return nullptr;
+  static const Kernels k = {"avx512", QuantBlocks, DequantInt8, SignPack, SelectAbsGe, Fp4Codes};
+  return &k;
+}
+
+}  // namespace tern::codec

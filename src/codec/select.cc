@@ -1,0 +1,103 @@
+#include "codec/select.h"
+
+#include <algorithm>
+#include <bit>
+#include <functional>
+
+#include "codec/codec_util.h"
+#include "codec/kernels.h"
+
+namespace tern::codec {
+namespace {
+
+// Finds T, the magnitude bits of the k-th largest value, and how many values
+// lie strictly above it and exactly at it. Two histogram passes: the top 15
+// bits, then the low 16 bits within T's top bucket.
+void RadixThreshold(std::span<const float> x, size_t k, uint32_t* thr, size_t* above,
+                    size_t* at) {
+  std::vector<uint32_t> hist(1u << 16);
+  for (float v : x) ++hist[AbsBits(v) >> 16];
+  size_t acc = 0;
+  uint32_t hi = 0x7FFF;
+  while (acc + hist[hi] < k) acc += hist[hi--];
+  std::fill(hist.begin(), hist.end(), 0);
+  for (float v : x) {
+    uint32_t a = AbsBits(v);
+    if ((a >> 16) == hi) ++hist[a & 0xFFFF];
+  }
+  uint32_t lo = 0xFFFF;
+  while (acc + hist[lo] < k) acc += hist[lo--];
+  *thr = (hi << 16) | lo;
+  *above = acc;
+  *at = hist[lo];
+}
+
+// Collects values >= thr, keeping all > thr and the first `ties` == thr.
+void Collect(std::span<const float> x, uint32_t thr, size_t max_count, size_t above, size_t k,
+             Selection* out) {
+  out->pos.resize(max_count);
+  out->val.resize(max_count);
+  size_t got = BestKernels().select_abs_ge(x.data(), x.size(), thr, 0, out->pos.data(),
+                                           out->val.data(), max_count);
+  size_t ties = k - above, w = 0;
+  for (size_t j = 0; j < got; ++j) {
+    if (AbsBits(out->val[j]) == thr) {
+      if (ties == 0) continue;
+      --ties;
+    }
+    out->pos[w] = out->pos[j];
+    out->val[w] = out->val[j];
+    ++w;
+  }
+  out->pos.resize(w);
+  out->val.resize(w);
+}
+
+}  // namespace
+
+void SelectTopK(std::span<const float> x, size_t k, Selection* out) {
+  if (k == 0) {
+    out->pos.clear();
+    out->val.clear();
+    return;
+  }
+  uint32_t thr = 0;
+  size_t above = 0, at = 0;
+  RadixThreshold(x, k, &thr, &above, &at);
+  Collect(x, thr, above + at, above, k, out);
+}
+
+size_t SampledCap(size_t k) { return k + k * 3 / 10 + 1; }
+
+void SelectSampled(std::span<const float> x, size_t k, const CodecContext& ctx, Selection* out) {
+  const size_t n = x.size();
+  constexpr size_t kMinSampled = 1 << 16;
+  if (n < kMinSampled || k < 64) return SelectTopK(x, k, out);
+  const size_t m = std::max<size_t>(n / 100, 8192);
+  std::vector<uint32_t> sample(m);
+  RngStream rng = SharedChoice(ctx, RngPurpose::kSampledTopK);
+  for (size_t j = 0; j < m; ++j) sample[j] = AbsBits(x[rng.UniformInt(n)]);
+  const size_t rank = std::max<size_t>(1, (k * m + n - 1) / n);
+  std::nth_element(sample.begin(), sample.begin() + (rank - 1), sample.end(),
+                   std::greater<uint32_t>());
+  uint32_t thr = sample[rank - 1];
+  const size_t cap = SampledCap(k), floor = k * 7 / 10;
+  out->pos.resize(cap);
+  out->val.resize(cap);
+  for (int round = 0; round < 10; ++round) {
+    size_t got = BestKernels().select_abs_ge(x.data(), n, thr, 0, out->pos.data(),
+                                             out->val.data(), cap);
+    if (got <= cap && got >= floor) {
+      out->pos.resize(got);
+      out->val.resize(got);
+      return;
+    }
+    float t = std::bit_cast<float>(thr) * (got > cap ? 1.3f : 0.7f);
+    uint32_t next = AbsBits(t);
+    if (next == thr) break;  // stuck (zero or infinite threshold)
+    thr = next;
+  }
+  SelectTopK(x, k, out);
+}
+
+}  // namespace tern::codec

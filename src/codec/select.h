@@ -1,0 +1,37 @@
+// Choosing which values a sparse codec keeps, by magnitude (|x| compared as
+// AbsBits, so NaN counts as largest and the order is total).
+//   SelectTopK      exactly k values: the k largest, ties to the lower index
+//                   (radix select on the magnitude bits, then one collect pass)
+//   SelectSampled   about k values, DGC-style: a threshold from a random 1%
+//                   sample, adjusted (x1.3 / x0.7) until the count is within
+//                   [0.7k, cap]; falls back to SelectTopK if it never is
+// Both return positions in ascending order with their values.
+#ifndef TERN_CODEC_SELECT_H_
+#define TERN_CODEC_SELECT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "tern/codec.h"
+
+namespace tern::codec {
+
+struct Selection {
+  std::vector<uint32_t> pos;
+  std::vector<float> val;
+};
+
+// REQUIRES: k <= x.size() < 2^32.
+void SelectTopK(std::span<const float> x, size_t k, Selection* out);
+
+// The most values SelectSampled returns for k.
+size_t SampledCap(size_t k);
+// REQUIRES: k <= x.size() < 2^32. Deterministic given ctx (the sample comes
+// from the shared-choice stream, never the peer's).
+void SelectSampled(std::span<const float> x, size_t k, const CodecContext& ctx, Selection* out);
+
+}  // namespace tern::codec
+
+#endif  // TERN_CODEC_SELECT_H_
