@@ -61,9 +61,9 @@ Result<std::unique_ptr<ErrorFeedback>> ErrorFeedback::Create(std::string_view sp
   TERN_ASSIGN_OR_RETURN(codec::ParsedSpec parsed, codec::ParseSpec(spec));
   const CodecInfo* info = codec::FindStageInfo(parsed.wrapper.name);
   if (!parsed.feedback || info == nullptr || info->kind != "feedback") {
-    return InvalidArgumentError("'" + std::string(spec) +
-                                "' is not error feedback: write ef(...), ef21(...) or "
-                                "econtrol:eta=E(...)");
+    std::string msg(spec);  // (gcc 12 misfires -Wrestrict on "'" + std::string)
+    msg.append(" is not error feedback: write ef(...), ef21(...) or econtrol:eta=E(...)");
+    return InvalidArgumentError(msg);
   }
   TERN_ASSIGN_OR_RETURN(codec::StageParams params,
                         codec::StageParams::Resolve(parsed.wrapper, *info));
