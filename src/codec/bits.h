@@ -76,26 +76,26 @@ class BitReader {
     fill_ -= nbits;
     return true;
   }
-  // Counts one-bits up to the next zero-bit (consumed); false if more than
-  // `limit` ones or the stream ends first.
-  bool GetUnary(uint64_t limit, uint64_t* q) {
+  // Counts one-bits up to the next zero-bit (consumed).
+  enum class Unary { kOk, kTruncated, kTooLong };
+  Unary GetUnary(uint64_t limit, uint64_t* q) {
     uint64_t n = 0;
     while (true) {
       if (fill_ == 0) {
         Refill();
-        if (fill_ == 0) return false;
+        if (fill_ == 0) return Unary::kTruncated;
       }
       uint64_t ones = static_cast<uint64_t>(__builtin_ctzll(~acc_));  // acc_ has fill_ valid bits
       if (ones < static_cast<uint64_t>(fill_)) {
         n += ones;
-        if (n > limit) return false;
+        if (n > limit) return Unary::kTooLong;
         acc_ >>= ones + 1;
         fill_ -= static_cast<int>(ones) + 1;
         *q = n;
-        return true;
+        return Unary::kOk;
       }
       n += static_cast<uint64_t>(fill_);
-      if (n > limit) return false;
+      if (n > limit) return Unary::kTooLong;
       acc_ = 0;
       fill_ = 0;
     }

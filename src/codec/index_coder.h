@@ -90,7 +90,9 @@ Status DecodePositions(const IndexCoding& coding, BitReader* r, size_t count, si
     if (k > 30) return InvalidArgumentError("Rice parameter > 30");
     for (size_t j = 0; j < count; ++j) {
       uint64_t q = 0, low = 0;
-      if (!r->GetUnary(n, &q) || !r->Get(static_cast<int>(k), &low)) {
+      BitReader::Unary u = r->GetUnary((n - next) >> k, &q);  // more ones: position >= n
+      if (u == BitReader::Unary::kTooLong) return InvalidArgumentError("position out of range");
+      if (u == BitReader::Unary::kTruncated || !r->Get(static_cast<int>(k), &low)) {
         return DataLossError("truncated positions");
       }
       uint64_t p = next + ((q << k) | low);
