@@ -9,6 +9,7 @@
 #include <cstring>
 #include <exception>
 
+#include "train/runtime.h"
 #include "util/philox.h"
 
 namespace tern::train {
@@ -119,6 +120,7 @@ std::string_view ModelKindName(ModelKind kind) { return kind == ModelKind::kMlp 
 
 Result<std::unique_ptr<Model>> Model::Create(const ModelOptions& options) {
   TERN_RETURN_IF_ERROR(CheckOptions(options));
+  EnsureTrainerRuntime();
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   std::vector<ParamSpec> specs = Architecture(options);

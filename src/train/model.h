@@ -82,7 +82,8 @@ struct BatchEval {
 
 class Model {
  public:
-  // Returns kInvalidArgument for sizes the architecture cannot take (images
+  // The first call in a process without InitTrainerRuntime (runtime.h)
+  // sets torch to 1 thread (see there why). Returns kInvalidArgument for sizes the architecture cannot take (images
   // of 1 to 4096 pixels a side, at least 16 for the CNN; 2 to 1000 classes;
   // an MLP hidden width of 1 to 65536).
   static Result<std::unique_ptr<Model>> Create(const ModelOptions& options);
@@ -122,7 +123,8 @@ class Model {
 };
 
 // Sets the number of threads torch (and OpenBLAS through OpenMP) use in this
-// process. kInvalidArgument unless 1 <= threads <= 256.
+// process. kInvalidArgument unless 1 <= threads <= 256. Prefer
+// InitTrainerRuntime (runtime.h), which also checks the BLAS.
 Status SetTorchThreads(int threads);
 int TorchThreads();
 

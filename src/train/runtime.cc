@@ -4,10 +4,17 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include <atomic>
+
 #include "train/model.h"
 #include "util/logging.h"
 
 namespace tern::train {
+namespace {
+
+std::atomic<bool> g_runtime_ready{false};
+
+}  // namespace
 
 std::string_view BlasKindName(BlasKind kind) {
   switch (kind) {
@@ -44,6 +51,7 @@ BlasInfo DetectBlas() {
 
 Result<RuntimeInfo> InitTrainerRuntime(int threads) {
   TERN_RETURN_IF_ERROR(SetTorchThreads(threads));
+  g_runtime_ready = true;
   RuntimeInfo info;
   info.threads = TorchThreads();
   info.blas = DetectBlas();
@@ -57,6 +65,10 @@ Result<RuntimeInfo> InitTrainerRuntime(int threads) {
                       << "), not OpenBLAS; timings may differ from the references";
   }
   return info;
+}
+
+void EnsureTrainerRuntime() {
+  if (!g_runtime_ready) InitTrainerRuntime(1).status().IgnoreError();  // 1 is always valid
 }
 
 }  // namespace tern::train

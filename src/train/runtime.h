@@ -46,7 +46,17 @@ struct RuntimeInfo {
 // BLAS, logging a WARNING that says how to fix it when it is the reference
 // one (training still runs, slowly). kInvalidArgument unless 1 <= threads <=
 // 256.
+//
+// Why the thread count must be set: a fresh process has torch at 1 thread
+// but OpenMP at one per core, so OpenBLAS runs multi-threaded under a torch
+// that believes it is single-threaded, and the MLP's results then differ
+// from run to run (measured). After an explicit set, 1 or 2 threads train
+// bit-reproducibly.
 Result<RuntimeInfo> InitTrainerRuntime(int threads);
+
+// InitTrainerRuntime(1) unless it already ran in this process. Model::Create
+// calls it, so a trainer is deterministic even if its caller forgot.
+void EnsureTrainerRuntime();
 
 }  // namespace tern::train
 
