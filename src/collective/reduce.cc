@@ -1,0 +1,97 @@
+#include "collective/reduce.h"
+
+#include <cstdint>
+
+namespace tern::collective {
+namespace {
+
+constexpr size_t kBlock = 1024;
+
+inline float Min(float a, float b) {
+  if (a != a) return a;
+  if (b != b) return b;
+  return b < a ? b : a;
+}
+inline float Max(float a, float b) {
+  if (a != a) return a;
+  if (b != b) return b;
+  return b > a ? b : a;
+}
+
+void CombineF32(ReduceOp op, float* d, const float* lo, const float* hi, size_t n) {
+  switch (op) {
+    case ReduceOp::kSum:
+    case ReduceOp::kAvg:
+      for (size_t i = 0; i < n; ++i) d[i] = lo[i] + hi[i];
+      return;
+    case ReduceOp::kMin:
+      for (size_t i = 0; i < n; ++i) d[i] = Min(lo[i], hi[i]);
+      return;
+    case ReduceOp::kMax:
+      for (size_t i = 0; i < n; ++i) d[i] = Max(lo[i], hi[i]);
+      return;
+  }
+}
+
+using ToFloatFn = void (*)(const uint16_t*, float*, size_t);
+using FromFloatFn = void (*)(const float*, uint16_t*, size_t);
+
+void CombineHalf(ToFloatFn to, FromFloatFn from, ReduceOp op, uint16_t* d, const uint16_t* lo,
+                 const uint16_t* hi, size_t n) {
+  float a[kBlock], b[kBlock];
+  for (size_t i = 0; i < n; i += kBlock) {
+    const size_t m = n - i < kBlock ? n - i : kBlock;
+    to(lo + i, a, m);
+    to(hi + i, b, m);
+    CombineF32(op, a, a, b, m);
+    from(a, d + i, m);
+  }
+}
+
+}  // namespace
+
+void Combine(DType dtype, ReduceOp op, void* dst, const void* lo, const void* hi, size_t count) {
+  switch (dtype) {
+    case DType::kF32:
+      // Not __restrict across the call: dst may alias an input, which the
+      // element-wise loop allows (each element is read before written).
+      CombineF32(op, static_cast<float*>(dst), static_cast<const float*>(lo),
+                 static_cast<const float*>(hi), count);
+      return;
+    case DType::kF16:
+      CombineHalf(HalfToFloat, FloatToHalf, op, static_cast<uint16_t*>(dst),
+                  static_cast<const uint16_t*>(lo), static_cast<const uint16_t*>(hi), count);
+      return;
+    case DType::kBF16:
+      CombineHalf(BF16ToFloat, FloatToBF16, op, static_cast<uint16_t*>(dst),
+                  static_cast<const uint16_t*>(lo), static_cast<const uint16_t*>(hi), count);
+      return;
+  }
+}
+
+void DivideBy(DType dtype, void* data, size_t count, int n) {
+  const float div = static_cast<float>(n);
+  if (dtype == DType::kF32) {
+    float* d = static_cast<float*>(data);
+    for (size_t i = 0; i < count; ++i) d[i] = d[i] / div;
+    return;
+  }
+  auto* d = static_cast<uint16_t*>(data);
+  float a[kBlock];
+  for (size_t i = 0; i < count; i += kBlock) {
+    const size_t m = count - i < kBlock ? count - i : kBlock;
+    if (dtype == DType::kF16) {
+      HalfToFloat(d + i, a, m);
+    } else {
+      BF16ToFloat(d + i, a, m);
+    }
+    for (size_t j = 0; j < m; ++j) a[j] = a[j] / div;
+    if (dtype == DType::kF16) {
+      FloatToHalf(a, d + i, m);
+    } else {
+      FloatToBF16(a, d + i, m);
+    }
+  }
+}
+
+}  // namespace tern::collective
