@@ -69,6 +69,7 @@ struct CodecTraits {
   bool lossless = false;         // Decode(Encode(x)) == x bit for bit
   bool unbiased = false;         // E[Decode(Encode(x))] == x over the randomness
   bool sparse = false;           // payload keeps a subset of coordinates
+  double density = 1.0;          // fraction of coordinates kept (1 unless sparse)
   bool uses_peer_noise = false;  // Encode reads ctx.peer_id
   // Nominal wire cost per element for a large payload (e.g. 8.125 for
   // int8:block=256, ~0.34 for compeft at density 0.05 with Rice positions).
@@ -179,6 +180,11 @@ TERN_EXPORT const std::vector<CodecInfo>& ListCodecs();
 //                     e' = e + x - h_i - D(c)
 //             aggregate: h' = h + mean;  y = h'
 //
+// EControl is stable only for eta up to about the compressor's contraction
+// (for top-k, its density; error_feedback_test.cc diverges at 2x density), so
+// the default eta=auto is density / 2 (0.005 for top-k at 1%; 0.5 for dense
+// codecs).
+//
 // where mean = (1/W) sum over workers of D(c_w) (the collective's result) and
 // y is what the optimizer should use. All state starts at zero, so the first
 // step sends C(x). Specs: "ef(C)", "ef21(C)", "econtrol:eta=E(C)".
@@ -209,7 +215,7 @@ class TERN_EXPORT ErrorFeedback {
  public:
   enum class Kind { kEf, kEf21, kEControl };
 
-  // Parses "ef(...)", "ef21(...)" or "econtrol[:eta=E](...)". The inner
+  // Parses "ef(...)", "ef21(...)" or "econtrol[:eta=E|auto](...)". The inner
   // pipeline is any Codec spec. kInvalidArgument on a bad spec.
   static Result<std::unique_ptr<ErrorFeedback>> Create(std::string_view spec);
   // True if `spec` names an error-feedback wrapper (syntax only).
@@ -219,10 +225,10 @@ class TERN_EXPORT ErrorFeedback {
   ErrorFeedback(const ErrorFeedback&) = delete;
   ErrorFeedback& operator=(const ErrorFeedback&) = delete;
 
-  // Canonical spec, e.g. "econtrol:eta=0.5(topk:density=0.01,select=exact|rice:k=auto)".
+  // Canonical spec, e.g. "econtrol:eta=auto(topk:density=0.01,select=exact|rice:k=auto)".
   const std::string& spec() const { return spec_; }
   Kind kind() const { return kind_; }
-  float eta() const { return eta_; }
+  float eta() const { return eta_; }  // resolved (auto -> density / 2)
   // The inner codec: receivers decode worker messages with it.
   const Codec& codec() const { return *codec_; }
 

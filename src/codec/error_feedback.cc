@@ -68,12 +68,16 @@ Result<std::unique_ptr<ErrorFeedback>> ErrorFeedback::Create(std::string_view sp
   TERN_ASSIGN_OR_RETURN(codec::StageParams params,
                         codec::StageParams::Resolve(parsed.wrapper, *info));
   Kind kind = info->name == "ef" ? Kind::kEf : info->name == "ef21" ? Kind::kEf21 : Kind::kEControl;
+  TERN_ASSIGN_OR_RETURN(std::unique_ptr<Codec> inner, codec::BuildPipeline(parsed.stages));
   float eta = 0.0f;
   if (kind == Kind::kEControl) {
-    TERN_ASSIGN_OR_RETURN(double e, params.Number("eta", 0.0, 1e6));
-    eta = static_cast<float>(e);
+    if (params.Get("eta") == "auto") {
+      eta = static_cast<float>(inner->traits().density / 2);
+    } else {
+      TERN_ASSIGN_OR_RETURN(double e, params.Number("eta", 0.0, 1e6));
+      eta = static_cast<float>(e);
+    }
   }
-  TERN_ASSIGN_OR_RETURN(std::unique_ptr<Codec> inner, codec::BuildPipeline(parsed.stages));
   std::string canonical = params.canonical();
   canonical.append("(").append(inner->spec()).append(")");
   return std::unique_ptr<ErrorFeedback>(

@@ -68,6 +68,7 @@ class RandKCodec final : public Codec {
     CodecTraits t;
     t.unbiased = true;
     t.sparse = true;
+    t.density = density;
     t.bits_per_element = 32.0 * density;
     return t;
   }

@@ -80,7 +80,7 @@ const std::vector<StageDef>& Table() {
       {{"ef21", "feedback", "EF21: workers send C(x - g_i); g_i += D(c); g += mean", {}},
        nullptr, false},
       {{"econtrol", "feedback", "EControl: C(eta*e + x - h_i), error and estimator both kept",
-        {{"eta", "0.5", "feedback strength on the error e"}}},
+        {{"eta", "auto", "feedback strength on the error e; auto = inner density / 2"}}},
        nullptr, false},
   };
   return *table;

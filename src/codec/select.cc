@@ -32,6 +32,23 @@ void RadixThreshold(std::span<const float> x, size_t k, uint32_t* thr, size_t* a
   *at = hist[lo];
 }
 
+// The same for small inputs, where clearing 2^16-bin histograms would cost
+// more than the data: nth_element on a copy of the magnitude bits.
+void SmallThreshold(std::span<const float> x, size_t k, uint32_t* thr, size_t* above,
+                    size_t* at) {
+  thread_local std::vector<uint32_t> mags;
+  mags.resize(x.size());
+  for (size_t i = 0; i < x.size(); ++i) mags[i] = AbsBits(x[i]);
+  std::nth_element(mags.begin(), mags.begin() + (k - 1), mags.end(), std::greater<uint32_t>());
+  *thr = mags[k - 1];
+  *above = *at = 0;
+  for (float v : x) {
+    const uint32_t a = AbsBits(v);
+    *above += a > *thr;
+    *at += a == *thr;
+  }
+}
+
 // Collects values >= thr, keeping all > thr and the first `ties` == thr.
 void Collect(std::span<const float> x, uint32_t thr, size_t max_count, size_t above, size_t k,
              Selection* out) {
@@ -63,7 +80,11 @@ void SelectTopK(std::span<const float> x, size_t k, Selection* out) {
   }
   uint32_t thr = 0;
   size_t above = 0, at = 0;
-  RadixThreshold(x, k, &thr, &above, &at);
+  if (x.size() < (1u << 16)) {
+    SmallThreshold(x, k, &thr, &above, &at);
+  } else {
+    RadixThreshold(x, k, &thr, &above, &at);
+  }
   Collect(x, thr, above + at, above, k, out);
 }
 

@@ -72,6 +72,7 @@ class TopKCodec final : public Codec {
   static CodecTraits Traits(double density, IndexCoding index) {
     CodecTraits t;
     t.sparse = true;
+    t.density = density;
     // Values plus positions: Rice/gamma near the i.i.d. entropy H(p)/p.
     double pos_bits = 32.0;
     if (index.kind != IndexKind::kRaw) {
