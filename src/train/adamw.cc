@@ -4,13 +4,49 @@
 #include <numbers>
 
 #include "util/check.h"
+#include "util/cpu.h"
 
 namespace tern::train {
 namespace {
 
 bool Finite(float x) { return std::isfinite(x); }
 
+// torch's order of operations (torch/optim/adamw.py, single-tensor path).
+// Only exactly rounded IEEE operations (no FMA: -ffp-contract=off), so every
+// instruction set gives the same bits. adamw.cc is compiled with
+// -fno-math-errno so that sqrtf vectorizes; that changes no result.
+__attribute__((always_inline)) inline void AdamWLoop(const internal::AdamWKernelArgs& a) {
+  float* __restrict p = a.p;
+  const float* __restrict g = a.g;
+  float* __restrict m = a.m;
+  float* __restrict v = a.v;
+  for (size_t i = 0; i < a.n; ++i) {
+    float pi = p[i] * a.decay;
+    float mi = m[i] * a.b1 + (1.0f - a.b1) * g[i];
+    float vi = v[i] * a.b2 + (1.0f - a.b2) * g[i] * g[i];
+    float denom = std::sqrt(vi) / a.bc2_sqrt + a.eps;
+    p[i] = pi - a.step_size * (mi / denom);
+    m[i] = mi;
+    v[i] = vi;
+  }
+}
+
+void AdamWBaseline(const internal::AdamWKernelArgs& a) { AdamWLoop(a); }
+__attribute__((target("avx2"))) void AdamWAvx2(const internal::AdamWKernelArgs& a) { AdamWLoop(a); }
+
 }  // namespace
+
+namespace internal {
+
+void AdamWKernel(const AdamWKernelArgs& args, KernelPath path) {
+  if (path == KernelPath::kAvx2 && Cpu().avx2) {
+    AdamWAvx2(args);
+  } else {
+    AdamWBaseline(args);
+  }
+}
+
+}  // namespace internal
 
 Status ValidateAdamW(const AdamWOptions& o) {
   if (!(o.beta1 >= 0 && o.beta1 < 1) || !(o.beta2 >= 0 && o.beta2 < 1)) {
@@ -34,23 +70,19 @@ void AdamW::Step(std::span<float> params, std::span<const float> grads, float lr
   ++steps_;
   beta1_power_ *= options_.beta1;
   beta2_power_ *= options_.beta2;
-  // torch's order of operations (torch/optim/adamw.py, single-tensor path).
-  const float b1 = options_.beta1, b2 = options_.beta2;
-  const float decay = 1.0f - lr * options_.weight_decay;
-  const float step_size = static_cast<float>(lr / (1.0 - beta1_power_));
-  const float bc2_sqrt = static_cast<float>(std::sqrt(1.0 - beta2_power_));
-  const float eps = options_.eps;
-  float* p = params.data();
-  const float* g = grads.data();
-  float* m = m_.data();
-  float* v = v_.data();
-  for (size_t i = 0, n = m_.size(); i < n; ++i) {
-    p[i] *= decay;
-    m[i] = m[i] * b1 + (1.0f - b1) * g[i];
-    v[i] = v[i] * b2 + (1.0f - b2) * g[i] * g[i];
-    float denom = std::sqrt(v[i]) / bc2_sqrt + eps;
-    p[i] -= step_size * (m[i] / denom);
-  }
+  internal::AdamWKernelArgs a;
+  a.p = params.data();
+  a.g = grads.data();
+  a.m = m_.data();
+  a.v = v_.data();
+  a.n = m_.size();
+  a.b1 = options_.beta1;
+  a.b2 = options_.beta2;
+  a.decay = 1.0f - lr * options_.weight_decay;
+  a.step_size = static_cast<float>(lr / (1.0 - beta1_power_));
+  a.bc2_sqrt = static_cast<float>(std::sqrt(1.0 - beta2_power_));
+  a.eps = options_.eps;
+  internal::AdamWKernel(a, Cpu().avx2 ? internal::KernelPath::kAvx2 : internal::KernelPath::kBaseline);
 }
 
 void AdamW::Reset() {

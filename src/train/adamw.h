@@ -81,6 +81,22 @@ struct LrSchedule {
 // warmup_steps >= 0 and, for kCosine, total_steps > warmup_steps.
 Status ValidateLrSchedule(const LrSchedule& schedule);
 
+namespace internal {
+
+// The element-wise update, exposed so tests can compare the paths.
+struct AdamWKernelArgs {
+  float* p;
+  const float* g;
+  float* m;
+  float* v;
+  size_t n;
+  float b1, b2, decay, step_size, bc2_sqrt, eps;
+};
+enum class KernelPath { kBaseline, kAvx2 };
+// kAvx2 falls back to kBaseline on CPUs without AVX2; both give the same bits.
+void AdamWKernel(const AdamWKernelArgs& args, KernelPath path);
+
+}  // namespace internal
 }  // namespace tern::train
 
 #endif  // TERN_TRAIN_ADAMW_H_

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "util/philox.h"
 
@@ -76,6 +77,30 @@ TEST(AdamWTest, ResetForgetsMoments) {
   b.Step(pb, g2, 0.1f);
   EXPECT_EQ(pa[0], pb[0]);
   EXPECT_EQ(a.steps(), 1);
+}
+
+// The AVX2 path must give the scalar baseline's bits (DESIGN.md semantic 3).
+TEST(AdamWTest, Avx2PathMatchesBaselineBitForBit) {
+  const size_t n = 1003;  // not a multiple of any vector width
+  RngStream rng(8, RngPurpose::kTest);
+  std::vector<float> p(n), g(n), m(n), v(n);
+  for (size_t i = 0; i < n; ++i) {
+    p[i] = rng.Normal();
+    g[i] = i % 7 == 0 ? 0.0f : rng.Normal() * (i % 3 == 0 ? 1e-20f : 1.0f);
+    m[i] = rng.Normal() * 0.1f;
+    v[i] = i % 11 == 0 ? 0.0f : rng.UniformFloat();
+  }
+  std::vector<float> p2 = p, m2 = m, v2 = v;
+  internal::AdamWKernelArgs a{p.data(), g.data(), m.data(), v.data(), n, 0.9f, 0.999f, 0.999f, 0.01f, 0.03f, 1e-8f};
+  internal::AdamWKernelArgs b = a;
+  b.p = p2.data();
+  b.m = m2.data();
+  b.v = v2.data();
+  internal::AdamWKernel(a, internal::KernelPath::kBaseline);
+  internal::AdamWKernel(b, internal::KernelPath::kAvx2);
+  EXPECT_EQ(0, std::memcmp(p.data(), p2.data(), n * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(m.data(), m2.data(), n * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(v.data(), v2.data(), n * sizeof(float)));
 }
 
 TEST(AdamWTest, BadOptionsAreInvalidArgument) {

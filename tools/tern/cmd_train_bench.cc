@@ -43,6 +43,7 @@ struct ModelResult {
   std::string model;
   size_t params = 0;
   double p10 = 0, median = 0, p90 = 0;  // seconds per step
+  double data = 0, compute = 0, optimizer = 0;  // medians of the parts
   double epoch_seconds = 0;            // per epoch (epochs > 0)
   double test_accuracy = -1, test_loss = -1;
 };
@@ -68,14 +69,21 @@ Result<ModelResult> BenchModel(ModelKind kind, const BenchOptions& o,
   ModelResult r;
   r.model = std::string(train::ModelKindName(kind));
   r.params = trainer->model().num_parameters();
-  std::vector<double> seconds;
+  std::vector<double> seconds, data_s, compute_s, optimizer_s;
   for (int i = 0; i < o.warmup + o.steps; ++i) {
     TERN_ASSIGN_OR_RETURN(train::StepStats s, trainer->Step());
-    if (i >= o.warmup) seconds.push_back(s.total_seconds);
+    if (i < o.warmup) continue;
+    seconds.push_back(s.total_seconds);
+    data_s.push_back(s.data_seconds);
+    compute_s.push_back(s.compute_seconds);
+    optimizer_s.push_back(s.optimizer_seconds);
   }
   r.p10 = Percentile(seconds, 0.1);
   r.median = Percentile(seconds, 0.5);
   r.p90 = Percentile(seconds, 0.9);
+  r.data = Percentile(data_s, 0.5);
+  r.compute = Percentile(compute_s, 0.5);
+  r.optimizer = Percentile(optimizer_s, 0.5);
   if (o.epochs == 0) return r;
 
   // Fresh model, whole epochs, then the full test set.
@@ -106,6 +114,8 @@ void PrintTable(const std::vector<ModelResult>& results, const BenchOptions& o) 
     double est = r.median * (60000.0 / o.batch);
     std::printf("%-5s %9zu %12.6f %12.6f %12.6f %14.2f %10.2f  (ratio %.2f)\n", r.model.c_str(), r.params, r.p10,
                 r.median, r.p90, est, ReferenceEpochSeconds(kind), est / ReferenceEpochSeconds(kind));
+    std::printf("      median parts: data %.6f, forward+backward %.6f, AdamW %.6f s\n", r.data, r.compute,
+                r.optimizer);
     if (r.epoch_seconds > 0) {
       std::printf("      %d epoch(s): %.2f s/epoch, test accuracy %.4f, test loss %.4f\n", o.epochs,
                   r.epoch_seconds, r.test_accuracy, r.test_loss);
@@ -135,6 +145,8 @@ int Run(const BenchOptions& o) {
     for (const ModelResult& r : results) {
       j["models"].push_back({{"model", r.model}, {"params", r.params}, {"step_seconds_p10", r.p10},
                              {"step_seconds_median", r.median}, {"step_seconds_p90", r.p90},
+                             {"data_seconds_median", r.data}, {"compute_seconds_median", r.compute},
+                             {"optimizer_seconds_median", r.optimizer},
                              {"epoch_seconds", r.epoch_seconds}, {"test_accuracy", r.test_accuracy},
                              {"test_loss", r.test_loss}});
     }
