@@ -191,6 +191,14 @@ Result<EvalResult> Trainer::Evaluate(int64_t max_samples) {
   return out;
 }
 
+Result<EvalResult> Trainer::EvaluateParameters(std::span<const float> params, int64_t max_samples) {
+  std::vector<float> saved = SnapshotParameters();
+  TERN_RETURN_IF_ERROR(RestoreParameters(params));
+  Result<EvalResult> out = Evaluate(max_samples);
+  TERN_CHECK_OK(RestoreParameters(saved));
+  return out;
+}
+
 Status Trainer::SetLrSchedule(const LrSchedule& schedule) {
   TERN_RETURN_IF_ERROR(ValidateLrSchedule(schedule));
   s_->options.schedule = schedule;

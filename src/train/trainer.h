@@ -105,6 +105,11 @@ class Trainer {
   // torch fails. Blocks (compute).
   Result<EvalResult> Evaluate(int64_t max_samples = 0);
 
+  // Evaluate() on `params` (e.g. a strategy's global parameters) instead of
+  // the current ones, which are restored afterwards. kInvalidArgument if the
+  // size differs from num_parameters(); otherwise as Evaluate().
+  Result<EvalResult> EvaluateParameters(std::span<const float> params, int64_t max_samples = 0);
+
   // Replaces the learning-rate schedule; kInvalidArgument if it is invalid.
   Status SetLrSchedule(const LrSchedule& schedule);
   float CurrentLr() const;  // the rate the next step will use

@@ -225,6 +225,16 @@ TEST_F(TrainerTest, EvaluationUsesTheCurrentParameters) {
   EXPECT_EQ(t->Evaluate(-1)->samples, 500);
 }
 
+TEST_F(TrainerTest, EvaluatesOtherParametersAndKeepsItsOwn) {
+  auto t = Make();
+  std::vector<float> own = t->SnapshotParameters();
+  Result<EvalResult> e = t->EvaluateParameters(std::vector<float>(own.size(), 0.0f), 100);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_NEAR(e->loss, std::log(10.0), 1e-5);  // all-zero parameters
+  EXPECT_EQ(t->SnapshotParameters(), own);
+  EXPECT_EQ(t->EvaluateParameters(std::vector<float>(5)).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_F(TrainerTest, SnapshotRestoreRoundTrips) {
   auto t = Make();
   std::vector<float> start = t->SnapshotParameters();
