@@ -45,10 +45,85 @@ uint32_t Crc32cPortable(const void* data, size_t n, uint32_t crc) {
 }
 
 #if defined(__x86_64__)
+namespace {
+
+// Three independent crc32 streams hide the instruction's 3-cycle latency
+// (about 3x the throughput of one chain); the partial CRCs are joined by
+// "append len zero bytes" operators, as in Mark Adler's crc32c.c.
+constexpr size_t kLong = 8192, kShort = 256;
+
+uint32_t Gf2Times(const uint32_t* mat, uint32_t vec) {
+  uint32_t sum = 0;
+  for (; vec; vec >>= 1, ++mat)
+    if (vec & 1) sum ^= *mat;
+  return sum;
+}
+void Gf2Square(uint32_t* square, const uint32_t* mat) {
+  for (int n = 0; n < 32; ++n) square[n] = Gf2Times(mat, mat[n]);
+}
+// Tables applying `len` (a power of two) zero bytes to a CRC, byte by byte.
+struct ZerosTable {
+  uint32_t t[4][256];
+  explicit ZerosTable(size_t len) {
+    uint32_t even[32], odd[32];
+    odd[0] = kPoly;
+    for (uint32_t n = 1, row = 1; n < 32; ++n, row <<= 1) odd[n] = row;
+    Gf2Square(even, odd);  // 2 zero bits
+    Gf2Square(odd, even);  // 4 zero bits
+    const uint32_t* op = nullptr;
+    for (;;) {
+      Gf2Square(even, odd);
+      len >>= 1;
+      if (len == 0) {
+        op = even;
+        break;
+      }
+      Gf2Square(odd, even);
+      len >>= 1;
+      if (len == 0) {
+        op = odd;
+        break;
+      }
+    }
+    for (uint32_t n = 0; n < 256; ++n) {
+      for (int k = 0; k < 4; ++k) t[k][n] = Gf2Times(op, n << (8 * k));
+    }
+  }
+  uint32_t Shift(uint32_t crc) const {
+    return t[0][crc & 0xFF] ^ t[1][(crc >> 8) & 0xFF] ^ t[2][(crc >> 16) & 0xFF] ^ t[3][crc >> 24];
+  }
+};
+
+__attribute__((target("sse4.2"))) uint64_t Crc3Way(const uint8_t*& p, size_t& n, uint64_t c,
+                                                  size_t block, const ZerosTable& zeros) {
+  while (n >= 3 * block) {
+    uint64_t c1 = 0, c2 = 0;
+    for (const uint8_t* end = p + block; p < end; p += 8) {
+      uint64_t w0, w1, w2;
+      std::memcpy(&w0, p, 8);
+      std::memcpy(&w1, p + block, 8);
+      std::memcpy(&w2, p + 2 * block, 8);
+      c = __builtin_ia32_crc32di(c, w0);
+      c1 = __builtin_ia32_crc32di(c1, w1);
+      c2 = __builtin_ia32_crc32di(c2, w2);
+    }
+    c = zeros.Shift(static_cast<uint32_t>(c)) ^ c1;
+    c = zeros.Shift(static_cast<uint32_t>(c)) ^ c2;
+    p += 2 * block;
+    n -= 3 * block;
+  }
+  return c;
+}
+
+}  // namespace
+
 __attribute__((target("sse4.2"))) uint32_t Crc32cHardware(const void* data, size_t n,
                                                           uint32_t crc) {
+  static const ZerosTable kLongZeros(kLong), kShortZeros(kShort);
   const auto* p = static_cast<const uint8_t*>(data);
   uint64_t c = ~crc;
+  c = Crc3Way(p, n, c, kLong, kLongZeros);
+  c = Crc3Way(p, n, c, kShort, kShortZeros);
   while (n >= 8) {
     uint64_t w;
     std::memcpy(&w, p, 8);

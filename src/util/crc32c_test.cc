@@ -30,5 +30,18 @@ TEST(Crc32cTest, HardwareMatchesPortableAndExtends) {
   EXPECT_EQ(whole, part);
 }
 
+TEST(Crc32cTest, InterleavedHardwarePathMatchesPortableOnLongInputs) {
+  RngStream r(2, RngPurpose::kTest);
+  std::string buf(3 * 8192 * 2 + 3 * 256 + 777, '\0');
+  for (auto& c : buf) c = static_cast<char>(r.NextU32());
+  for (size_t off : {0u, 1u, 5u}) {
+    for (size_t n : {size_t{3 * 8192}, size_t{3 * 8192 + 1}, size_t{3 * 256 + 13}, buf.size() - off}) {
+      EXPECT_EQ(internal::Crc32cPortable(buf.data() + off, n, 7),
+                internal::Crc32cHardware(buf.data() + off, n, 7))
+          << "off " << off << " n " << n;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tern
