@@ -38,6 +38,12 @@ enum Phase : uint8_t {
 // the reduction of segment `rank`; the all-gather then passes each owned
 // segment n - 1 hops to the right. Each chunk moves independently: it is
 // forwarded as soon as it was received and reduced.
+//
+// In-place mode (`backup` set, all-reduce only): `input` is the caller's
+// buffer and receives the result, the all-gather lands in it directly and
+// no final copy is needed. Every chunk of it is saved to `backup` before
+// it is first overwritten (fused with the reduction that reads it anyway),
+// and a failed run restores the overwritten chunks: atomic all the same.
 struct RingArgs {
   const Plan* plan = nullptr;
   bool reduce_scatter = true;
@@ -45,7 +51,8 @@ struct RingArgs {
   DType dtype = DType::kF32;  // reduce-scatter only
   ReduceOp op = ReduceOp::kSum;
   const uint8_t* input = nullptr;  // plan layout; read by reduce-scatter
-  uint8_t* work = nullptr;         // plan layout; the result
+  uint8_t* work = nullptr;         // plan layout; the result (unless in place)
+  uint8_t* backup = nullptr;       // plan layout; in-place mode if set
 };
 Status RunRing(Engine& e, const RingArgs& a);
 

@@ -54,8 +54,12 @@ Status Communicator::Impl::AllReduce(TensorView buf, const AllReduceOptions& o, 
     if (algo == Algorithm::kRing) {
       const collective::Plan plan =
           collective::EvenPlan(buf.numel(), size_, elem, options_.chunk_bytes);
-      collective::RingArgs a{&plan, true, true, buf.dtype, o.op, in, work};
+      // In place: the result lands in the caller's buffer, whose chunks are
+      // saved before being overwritten and restored if the ring fails.
+      collective::RingArgs a{&plan, true, true, buf.dtype, o.op, in, work, tmp_.Get(bytes)};
       TERN_RETURN_IF_ERROR(collective::RunRing(engine_, a));
+      ++coll_seq_;
+      return OkStatus();
     } else {
       const size_t tmp_bytes =
           bytes * static_cast<size_t>(collective::RecursiveDoublingTmpBuffers(size_));

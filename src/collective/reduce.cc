@@ -1,6 +1,7 @@
 #include "collective/reduce.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace tern::collective {
 namespace {
@@ -66,6 +67,18 @@ void Combine(DType dtype, ReduceOp op, void* dst, const void* lo, const void* hi
       CombineHalf(BF16ToFloat, FloatToBF16, op, static_cast<uint16_t*>(dst),
                   static_cast<const uint16_t*>(lo), static_cast<const uint16_t*>(hi), count);
       return;
+  }
+}
+
+void CombineAndSave(DType dtype, ReduceOp op, void* dst, const void* a, const void* b, void* save,
+                    size_t count) {
+  const size_t elem = DTypeSize(dtype), block = (16 << 10) / elem;
+  for (size_t i = 0; i < count; i += block) {
+    const size_t m = count - i < block ? count - i : block;
+    auto* s = static_cast<uint8_t*>(save) + i * elem;
+    std::memcpy(s, static_cast<const uint8_t*>(b) + i * elem, m * elem);
+    Combine(dtype, op, static_cast<uint8_t*>(dst) + i * elem,
+            static_cast<const uint8_t*>(a) + i * elem, s, m);
   }
 }
 

@@ -22,6 +22,11 @@ namespace tern::collective {
 // kAvg combines as kSum (divide once at the end with DivideBy).
 void Combine(DType dtype, ReduceOp op, void* dst, const void* lo, const void* hi, size_t count);
 
+// save[i] = b[i]; dst[i] = op(a[i], b[i]) in one pass over the memory (in
+// cache-sized blocks); dst may alias a or b, save aliases neither.
+void CombineAndSave(DType dtype, ReduceOp op, void* dst, const void* a, const void* b, void* save,
+                    size_t count);
+
 // data[i] = data[i] / n, computed in fp32 and rounded once.
 void DivideBy(DType dtype, void* data, size_t count, int n);
 

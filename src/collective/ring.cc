@@ -1,3 +1,4 @@
+#include <cstring>
 #include <vector>
 
 #include "collective/algorithms.h"
@@ -15,6 +16,14 @@ class Ring : public Engine::Handler {
   Status Start() {
     const int steps = n_ - 1, chunks = plan_.chunks;
     seen_.assign(static_cast<size_t>(2 * steps * chunks), 0);
+    if (in_place()) {
+      // Segment r-1 is only sent, never reduced here, before the all-gather
+      // overwrites it: save it now.
+      dirty_.assign(static_cast<size_t>(n_ * chunks), 0);
+      const Segment seg = plan_.segments[static_cast<size_t>(Mod(r_ - 1))];
+      std::memcpy(a_.backup + seg.begin * plan_.elem, a_.input + seg.begin * plan_.elem,
+                  seg.count * plan_.elem);
+    }
     const int phases = (a_.reduce_scatter ? 1 : 0) + (a_.all_gather ? 1 : 0);
     for (int s = 0; s < k_; ++s) e_.Expect(left_, s, phases * steps * FramesOnStream(chunks, k_, s));
     for (int c = 0; c < chunks; ++c) {
@@ -41,27 +50,55 @@ class Ring : public Engine::Handler {
       return DataLossError("ring: duplicate or mis-sized chunk from rank " + std::to_string(peer));
     }
     seen = 1;
+    if (!rs && in_place()) {
+      dirty_[static_cast<size_t>(RecvSegment(h) * plan_.chunks + static_cast<int>(h.chunk))] = 1;
+      return Output() + ch.begin * plan_.elem;
+    }
     return a_.work + ch.begin * plan_.elem;
+  }
+
+  // Puts back every chunk of the caller's buffer that was overwritten.
+  void Restore() {
+    if (!in_place()) return;
+    for (int seg = 0; seg < n_; ++seg) {
+      for (int c = 0; c < plan_.chunks; ++c) {
+        if (!dirty_[static_cast<size_t>(seg * plan_.chunks + c)]) continue;
+        const Segment ch = plan_.Chunk(seg, c);
+        std::memcpy(Output() + ch.begin * plan_.elem, a_.backup + ch.begin * plan_.elem,
+                    ch.count * plan_.elem);
+      }
+    }
   }
 
   Status Received(int, const wire::DataHeader& h, uint8_t* data, size_t) override {
     const int c = static_cast<int>(h.chunk), seg = RecvSegment(h);
     if (h.phase == kPhaseAllGather) {
-      if (h.step + 1 < n_ - 1) SendChunk(kPhaseAllGather, h.step + 1, seg, c, a_.work);
+      if (h.step + 1 < n_ - 1) SendChunk(kPhaseAllGather, h.step + 1, seg, c, Output());
       return OkStatus();
     }
     const Segment ch = plan_.Chunk(seg, c);
-    Combine(a_.dtype, a_.op, data, data, a_.input + ch.begin * plan_.elem, ch.count);
-    if (h.step + 1 < n_ - 1) {
+    const size_t off = ch.begin * plan_.elem;
+    const bool last = h.step + 1 == n_ - 1;  // then seg == r_: this rank owns the chunk
+    uint8_t* dst = last && in_place() ? Output() + off : data;
+    if (in_place()) {
+      CombineAndSave(a_.dtype, a_.op, dst, data, a_.input + off, a_.backup + off, ch.count);
+      if (last) dirty_[static_cast<size_t>(seg * plan_.chunks + c)] = 1;
+    } else {
+      Combine(a_.dtype, a_.op, dst, data, a_.input + off, ch.count);
+    }
+    if (!last) {
       SendChunk(kPhaseReduceScatter, h.step + 1, seg, c, a_.work);
-    } else {  // seg == r_: this rank owns the finished chunk
-      if (a_.op == ReduceOp::kAvg) DivideBy(a_.dtype, data, ch.count, n_);
-      if (a_.all_gather) SendChunk(kPhaseAllGather, 0, seg, c, a_.work);
+    } else {
+      if (a_.op == ReduceOp::kAvg) DivideBy(a_.dtype, dst, ch.count, n_);
+      if (a_.all_gather) SendChunk(kPhaseAllGather, 0, seg, c, Output());
     }
     return OkStatus();
   }
 
  private:
+  bool in_place() const { return a_.backup != nullptr; }
+  // Where finished chunks go: the caller's buffer in place, else work.
+  uint8_t* Output() const { return in_place() ? const_cast<uint8_t*>(a_.input) : a_.work; }
   int Mod(int x) const { return ((x % n_) + n_) % n_; }
   int RecvSegment(const wire::DataHeader& h) const {
     return h.phase == kPhaseReduceScatter ? Mod(r_ - h.step - 2) : Mod(r_ - h.step - 1);
@@ -77,6 +114,7 @@ class Ring : public Engine::Handler {
   const Plan& plan_;
   const int n_, r_, left_, right_, k_;
   std::vector<uint8_t> seen_;
+  std::vector<uint8_t> dirty_;  // (segment, chunk) of the caller's buffer overwritten
 };
 
 }  // namespace
@@ -84,8 +122,10 @@ class Ring : public Engine::Handler {
 Status RunRing(Engine& e, const RingArgs& a) {
   if (e.size() == 1) return OkStatus();  // the caller's copy is the result
   Ring ring(e, a);
-  TERN_RETURN_IF_ERROR(ring.Start());
-  return e.Run(ring);
+  Status s = ring.Start();
+  if (s.ok()) s = e.Run(ring);
+  if (!s.ok()) ring.Restore();
+  return s;
 }
 
 }  // namespace tern::collective
