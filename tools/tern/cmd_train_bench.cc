@@ -29,7 +29,7 @@ namespace {
 using train::ModelKind;
 
 struct BenchOptions {
-  std::string models = "mlp,cnn";
+  std::string model = "all";
   int threads = 1;
   int steps = 200;
   int warmup = 20;
@@ -134,7 +134,7 @@ int Run(const BenchOptions& o) {
 
   std::vector<ModelResult> results;
   for (const char* name : {"mlp", "cnn"}) {
-    if (o.models.find(name) == std::string::npos) continue;
+    if (o.model != "all" && o.model != name) continue;
     Result<ModelResult> r = BenchModel(*train::ParseModelKind(name), o, data);
     if (!r.ok()) return Fail(r.status());
     results.push_back(*r);
@@ -171,8 +171,8 @@ TERN_COMMAND(BenchTrainer, "bench trainer") {
       "Seconds per training step of the built-in MLP and CNN on Fashion-MNIST (median of timed "
       "steps; the reference column is toolchain.md's 1-thread OpenBLAS measurement)",
       [o] { return tern::cli::Run(*o); });
-  cmd->add_option("--models", o->models, "Models to time: mlp, cnn or mlp,cnn")
-      ->check(CLI::IsMember({"mlp", "cnn", "mlp,cnn", "cnn,mlp"}))
+  cmd->add_option("--model", o->model, "Model to time: mlp, cnn or all")
+      ->check(CLI::IsMember({"mlp", "cnn", "all"}))
       ->capture_default_str();
   cmd->add_option("--threads", o->threads, "torch threads")->check(CLI::Range(1, 256))->capture_default_str();
   cmd->add_option("--steps", o->steps, "Timed steps per model")->check(CLI::Range(1, 100000))->capture_default_str();
