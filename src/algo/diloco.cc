@@ -1,0 +1,105 @@
+// DiLoCo (and local SGD, its special case with outer SGD at lr 1).
+//
+// Every H-th inner step (counted by the replicated step): delta = outer -
+// local, averaged over the world (through the codec), then the outer
+// optimizer updates the fp32 outer parameters and the local parameters
+// restart from them. Local SGD is outer = outer - mean(outer - local), i.e.
+// the average of the local parameters (to fp32 rounding), which lets a lossy
+// codec act on the change since the last average instead of on parameters.
+//
+// State. Replicated: outer.params, the outer optimizer's buffers, the codec's
+// replicated error-feedback state. Per-peer: the model's parameters (local),
+// error-feedback residuals, the inner optimizer. Joiner rule: local = outer.
+#include <memory>
+#include <vector>
+
+#include "algo/outer_optimizer.h"
+#include "algo/reducer.h"
+#include "algo/strategies.h"
+#include "algo/strategy_base.h"
+
+namespace tern::algo {
+namespace {
+
+class DiLoCo final : public StrategyBase {
+ public:
+  DiLoCo(const StrategyConfig& config, const CommonStrategyOptions& common, int h,
+         OuterOptimizerOptions outer, std::unique_ptr<Reducer> reducer)
+      : StrategyBase(config, common), h_(h), outer_(outer), reducer_(std::move(reducer)) {}
+
+  Status AfterOptimizerStep(const StepInfo&) override {
+    TERN_RETURN_IF_ERROR(RequireAttached());
+    const uint64_t c = step_ + 1;
+    if (c % h_ != 0) {
+      step_ = c;
+      return OkStatus();
+    }
+    const uint64_t t = c / h_;  // 1-based outer step
+    Difference(outer_params_, params_, delta_);
+    OpStats st;
+    AllReduceOptions o = reducer_->Options(common_, 0, t);
+    o.stats = &st;
+    Status s = comm_->AllReduce(TensorView::Of(delta_), o);
+    Record(st);
+    if (!s.ok()) return Failed(s);
+    OuterStep(outer_, static_cast<int64_t>(t), delta_, outer_params_, state1_, state2_);
+    CopyInto(params_, outer_params_);
+    step_ = c;
+    ++stats_.syncs;
+    return OkStatus();
+  }
+
+  Status GlobalParameters(std::span<float> out) const override {
+    TERN_RETURN_IF_ERROR(RequireAttached());
+    if (out.size() != outer_params_.size()) return InvalidArgumentError("output size differs");
+    CopyInto(out, outer_params_);
+    return OkStatus();
+  }
+
+ protected:
+  Status OnAttach() override {
+    outer_params_.assign(params_.begin(), params_.end());
+    delta_.assign(params_.size(), 0.0f);
+    const int k = OuterStateBuffers(outer_.rule);
+    if (k >= 1) state1_.assign(params_.size(), 0.0f);
+    if (k >= 2) state2_.assign(params_.size(), 0.0f);
+    return OkStatus();
+  }
+
+  Status AppendState(std::vector<StateTensor>* out) override {
+    out->push_back({"outer.params", true, outer_params_});
+    if (!state1_.empty()) out->push_back({"outer.state1", true, state1_});
+    if (!state2_.empty()) out->push_back({"outer.state2", true, state2_});
+    TERN_RETURN_IF_ERROR(reducer_->AppendState(0, params_.size(), "pseudo_gradient", out));
+    out->push_back({"model.params", false, params_});
+    return OkStatus();
+  }
+
+  Status ReinitPerPeer() override {
+    CopyInto(params_, outer_params_);
+    return OkStatus();
+  }
+
+ private:
+  const uint64_t h_;
+  const OuterOptimizerOptions outer_;
+  std::unique_ptr<Reducer> reducer_;
+  std::vector<float> outer_params_, state1_, state2_, delta_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Strategy>> MakeDiLoCo(const DiLoCoOptions& o) {
+  TERN_ASSIGN_OR_RETURN(std::unique_ptr<Reducer> reducer, Reducer::Create(o.codec));
+  return std::unique_ptr<Strategy>(
+      new DiLoCo(StrategyConfig(o), o.common, o.sync_every, o.outer, std::move(reducer)));
+}
+
+Result<std::unique_ptr<Strategy>> MakeLocalSgd(const LocalSgdOptions& o) {
+  TERN_ASSIGN_OR_RETURN(std::unique_ptr<Reducer> reducer, Reducer::Create(o.codec));
+  OuterOptimizerOptions averaging{.rule = OuterRule::kSgd, .lr = 1.0f, .momentum = 0.0f};
+  return std::unique_ptr<Strategy>(
+      new DiLoCo(StrategyConfig(o), o.common, o.sync_every, averaging, std::move(reducer)));
+}
+
+}  // namespace tern::algo

@@ -1,0 +1,160 @@
+// NoLoCo (Kolehmainen et al. 2025; gensyn-ai/noloco sparse_optimizer_c.py).
+//
+// Words: phi_i this peer's outer parameters, theta_i its local parameters,
+// m_i its outer momentum (all per-peer), G its group at this round, eta the
+// lr, beta the momentum. Every H-th inner step (round r = c / H):
+//   G = RandomGroups(seed, r, members, group_size)      (pairing.h)
+//   exchange (phi_j, theta_j - phi_j) with the other members of G
+//   phi_bar = mean_G phi_j ;  d_bar = mean_G (theta_j - phi_j)
+//   m_i = beta * m_i + eta * d_bar + eta * (phi_bar - phi_i)
+//   phi_i = phi_i + m_i ;  theta_i = phi_i
+// Means are summed in the group's peer-id order and divided by |G|, so the
+// members of a group compute the same bits. A group of the whole world uses
+// one all-reduce; smaller groups use SendRecv with each other member, in
+// increasing peer-id order (deadlock-free: pairs proceed in lexicographic
+// order).
+//
+// State. Replicated: only the step and member list. Per-peer: phi, m, theta.
+// Joiner rule: phi copied from the donor (the lowest-id old member) by a
+// point-to-point transfer in AfterSafePoint; m = 0; theta = phi.
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "algo/outer_optimizer.h"
+#include "algo/pairing.h"
+#include "algo/strategies.h"
+#include "algo/strategy_base.h"
+
+namespace tern::algo {
+namespace {
+
+class NoLoCo final : public StrategyBase {
+ public:
+  explicit NoLoCo(const NoLoCoOptions& o) : StrategyBase(StrategyConfig(o), o.common), o_(o) {}
+
+  Status AfterOptimizerStep(const StepInfo&) override {
+    TERN_RETURN_IF_ERROR(RequireAttached());
+    const uint64_t c = step_ + 1, h = static_cast<uint64_t>(o_.sync_every);
+    if (c % h != 0) {
+      step_ = c;
+      return OkStatus();
+    }
+    const size_t n = params_.size();
+    CopyInto(std::span<float>(send_).first(n), phi_);
+    Difference(params_, phi_, std::span<float>(send_).subspan(n));
+    Status s = GroupMean(c / h);
+    if (!s.ok()) return Failed(s);
+    const float beta = o_.momentum, eta = o_.lr;
+    for (size_t i = 0; i < n; ++i) {
+      const float phi_bar = mean_[i], d_bar = mean_[n + i];
+      momentum_[i] = beta * momentum_[i] + eta * d_bar + eta * (phi_bar - phi_[i]);
+      phi_[i] = phi_[i] + momentum_[i];
+    }
+    CopyInto(params_, phi_);
+    step_ = c;
+    ++stats_.syncs;
+    return OkStatus();
+  }
+
+ protected:
+  Status OnAttach() override {
+    const size_t n = params_.size();
+    phi_.assign(params_.begin(), params_.end());
+    momentum_.assign(n, 0.0f);
+    send_.assign(2 * n, 0.0f);
+    mean_.assign(2 * n, 0.0f);
+    return OkStatus();
+  }
+
+  Status AppendState(std::vector<StateTensor>* out) override {
+    out->push_back({"noloco.phi", false, phi_});
+    out->push_back({"noloco.momentum", false, momentum_});
+    out->push_back({"model.params", false, params_});
+    return OkStatus();
+  }
+
+  Status OnMembersJoined(const std::vector<uint64_t>& old_members,
+                         const std::vector<uint64_t>& joiners) override {
+    if (old_members.empty()) return OkStatus();  // a fresh start: nobody to copy from
+    const WorldView view = world_->View();
+    const uint64_t self = view.self().peer_id, donor = old_members.front();
+    if (self == donor) {
+      for (uint64_t j : joiners) {
+        OpStats st;
+        CollectiveOptions o = P2pOptions();
+        o.stats = &st;
+        Status s = comm_->Send(view.RankOf(j), TensorView::Of(phi_), o);
+        Record(st);
+        TERN_RETURN_IF_ERROR(s);
+      }
+    } else if (std::binary_search(joiners.begin(), joiners.end(), self)) {
+      std::vector<float> received(phi_.size());
+      OpStats st;
+      CollectiveOptions o = P2pOptions();
+      o.stats = &st;
+      Status s = comm_->Recv(view.RankOf(donor), TensorView::Of(received), o);
+      Record(st);
+      TERN_RETURN_IF_ERROR(s);
+      CopyInto(phi_, received);  // in place: State() spans point into phi_
+      std::fill(momentum_.begin(), momentum_.end(), 0.0f);
+      CopyInto(params_, phi_);
+    }
+    return OkStatus();
+  }
+
+ private:
+  // mean_ = the mean of send_ over this round's group.
+  Status GroupMean(uint64_t round) {
+    const WorldView view = world_->View();
+    std::vector<uint64_t> ids;
+    for (const PeerInfo& p : view.peers) ids.push_back(p.peer_id);
+    const uint64_t self = view.self().peer_id;
+    std::vector<uint64_t> group =
+        GroupOf(RandomGroups(common_.seed, round, ids, o_.group_size), self);
+    CopyInto(mean_, send_);
+    if (group.size() <= 1) return OkStatus();
+    if (group.size() == ids.size()) {
+      OpStats st;
+      AllReduceOptions o = PlainOptions(ReduceOp::kAvg);
+      o.stats = &st;
+      Status s = comm_->AllReduce(TensorView::Of(mean_), o);
+      Record(st);
+      return s;
+    }
+    std::vector<std::vector<float>> recv(group.size());
+    for (size_t j = 0; j < group.size(); ++j) {
+      if (group[j] == self) continue;
+      recv[j].resize(send_.size());
+      OpStats st;
+      CollectiveOptions o = P2pOptions();
+      o.stats = &st;
+      Status s = comm_->SendRecv(view.RankOf(group[j]), TensorView::Of(send_),
+                                 TensorView::Of(recv[j]), o);
+      Record(st);
+      TERN_RETURN_IF_ERROR(s);
+    }
+    const float k = static_cast<float>(group.size());
+    for (size_t i = 0; i < send_.size(); ++i) {
+      float sum = 0.0f;
+      for (size_t j = 0; j < group.size(); ++j) {
+        sum = sum + (group[j] == self ? send_[i] : recv[j][i]);
+      }
+      mean_[i] = sum / k;
+    }
+    return OkStatus();
+  }
+
+  const NoLoCoOptions o_;
+  std::vector<float> phi_, momentum_;
+  std::vector<float> send_;  // [phi, theta - phi]
+  std::vector<float> mean_;  // [phi_bar, d_bar]
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Strategy>> MakeNoLoCo(const NoLoCoOptions& o) {
+  return std::unique_ptr<Strategy>(new NoLoCo(o));
+}
+
+}  // namespace tern::algo
