@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "codec/codec_util.h"
+#include "codec/kernels.h"
 #include "codec/stages.h"
 #include "tern/tensor.h"
 
@@ -27,15 +28,15 @@ class CastCodec final : public Codec {
       std::memcpy(out.data(), in.data(), need);
       return need;
     }
+    if (kind_ == CastKind::kBF16) {
+      BestKernels().to_bf16(in.data(), in.size(), out.data());
+      return need;
+    }
     // Converted in stack-sized pieces: the output may be unaligned.
     uint16_t tmp[1024];
     for (size_t s = 0; s < in.size(); s += 1024) {
       size_t len = std::min<size_t>(1024, in.size() - s);
-      if (kind_ == CastKind::kF16) {
-        FloatToHalf(in.data() + s, tmp, len);
-      } else {
-        FloatToBF16(in.data() + s, tmp, len);
-      }
+      FloatToHalf(in.data() + s, tmp, len);
       std::memcpy(out.data() + 2 * s, tmp, 2 * len);
     }
     return need;

@@ -1,21 +1,12 @@
 #include "codec/index_coder.h"
 
+#include <algorithm>
 #include <bit>
 
 namespace tern::codec {
 namespace {
 
 int BitLength(uint64_t v) { return v == 0 ? 0 : 64 - std::countl_zero(v); }
-
-uint64_t RiceCost(const uint32_t* pos, size_t count, int k) {
-  uint64_t bits = static_cast<uint64_t>(count) * (1 + k);
-  uint64_t prev = 0;
-  for (size_t j = 0; j < count; ++j) {
-    bits += (pos[j] - prev) >> k;
-    prev = uint64_t{pos[j]} + 1;
-  }
-  return bits;
-}
 
 }  // namespace
 
@@ -35,14 +26,21 @@ uint64_t MaxPositionBits(const IndexCoding& coding, size_t count, size_t n) {
 
 int ChooseRiceK(const uint32_t* pos, size_t count) {
   if (count == 0) return 0;
-  uint64_t gaps = uint64_t{pos[count - 1]} + 1 - count;  // sum of all gaps
-  int k0 = BitLength(gaps / count) - 1;
-  int best_k = 0;
+  const uint64_t gaps = uint64_t{pos[count - 1]} + 1 - count;  // sum of all gaps
+  const int k0 = std::max(BitLength(gaps / count) - 3, 0);     // candidates k0 .. k0 + 4
+  // One pass: sum of (g >> k) for the five candidates.
+  uint64_t q[5] = {};
+  uint64_t prev = 0;
+  for (size_t j = 0; j < count; ++j) {
+    const uint64_t g = pos[j] - prev;
+    for (int c = 0; c < 5; ++c) q[c] += g >> (k0 + c);
+    prev = uint64_t{pos[j]} + 1;
+  }
+  int best_k = k0;
   uint64_t best = UINT64_MAX;
-  for (int k = k0 - 2; k <= k0 + 2; ++k) {
-    if (k < 0 || k > 30) continue;
-    uint64_t cost = RiceCost(pos, count, k);
-    if (cost < best) best = cost, best_k = k;
+  for (int c = 0; c < 5 && k0 + c <= 30; ++c) {
+    const uint64_t cost = q[c] + static_cast<uint64_t>(count) * (1 + k0 + c);
+    if (cost < best) best = cost, best_k = k0 + c;
   }
   return best_k;
 }

@@ -24,7 +24,7 @@ namespace tern::codec {
 uint64_t MaxPositionBits(const IndexCoding& coding, size_t count, size_t n);
 
 // The Rice parameter that gives the smallest stream for these positions,
-// among floor(log2(mean gap)) - 2 .. + 2 (deterministic integer arithmetic).
+// among floor(log2(mean gap)) - 2 .. + 2 (clamped at 0; integer arithmetic).
 int ChooseRiceK(const uint32_t* pos, size_t count);
 
 // Writes positions pos[0..count), strictly increasing; after each one,

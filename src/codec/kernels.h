@@ -51,6 +51,10 @@ struct Kernels {
   // block; writes n codes (0..15, sign in bit 3), one per byte.
   void (*fp4_codes)(const float* x, size_t n, size_t block, bool e3m0, uint8_t* scales,
                     uint8_t* codes);
+
+  // bfloat16, round-half-to-even, NaN kept quiet: tern::FloatToBF16 on each
+  // value, written little-endian to out (2n bytes, may be unaligned).
+  void (*to_bf16)(const float* x, size_t n, uint8_t* out);
 };
 
 const Kernels& ScalarKernels();

@@ -202,12 +202,31 @@ TERN_AVX2 void Fp4Codes(const float* x, size_t n, size_t block, bool e3m0, uint8
   }
 }
 
+// tern::FloatToBF16 (see kernels_avx512.cc), 8 values at a time.
+TERN_AVX2 void ToBf16(const float* x, size_t n, uint8_t* out) {
+  const __m256i abs = _mm256_set1_epi32(0x7FFFFFFF), inf = _mm256_set1_epi32(0x7F800000);
+  const __m256i bias = _mm256_set1_epi32(0x7FFF), one = _mm256_set1_epi32(1);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
+    __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, abs), inf);
+    __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), one);
+    __m256i r = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, bias), lsb), 16);
+    __m256i q = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
+    r = _mm256_blendv_epi8(r, q, nan);
+    __m128i packed = _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 2 * i), packed);
+  }
+  ScalarKernels().to_bf16(x + i, n - i, out + 2 * i);
+}
+
 }  // namespace
 
 const Kernels* Avx2Kernels() {
   const CpuFeatures& f = Cpu();
   if (!(f.avx2 && f.bmi2)) return nullptr;
-  static const Kernels k = {"avx2", QuantBlocks, DequantInt8, SignPack, SelectAbsGe, Fp4Codes};
+  static const Kernels k = {"avx2",      QuantBlocks, DequantInt8, SignPack,
+                            SelectAbsGe, Fp4Codes,    ToBf16};
   return &k;
 }
 

@@ -65,7 +65,11 @@ TERN_AVX512 void QuantBlocks(const float* x, size_t n, size_t block, int qmax, u
       __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + s + i), vinv);
       v = _mm512_max_ps(_mm512_min_ps(v, vq), vnq);
       __m512i qi = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      _mm512_mask_cvtepi32_storeu_epi8(q + s + i, k, qi);
+      if (k == 0xFFFF) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q + s + i), _mm512_cvtepi32_epi8(qi));
+      } else {
+        _mm512_mask_cvtepi32_storeu_epi8(q + s + i, k, qi);
+      }
     }
   }
 }
@@ -128,24 +132,41 @@ TERN_AVX512 void SignPack(const float* x, size_t n, size_t block, bool l2, uint8
   }
 }
 
+TERN_AVX512 inline size_t CompressHits(const float* x, size_t i, __mmask16 k, __m512i vthr,
+                                       uint32_t base, uint32_t* pos, float* val, size_t c,
+                                       size_t cap) {
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512 v = _mm512_maskz_loadu_ps(k, x + i);
+  __m512i a = _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7FFFFFFF));
+  __mmask16 hit = _mm512_mask_cmpge_epu32_mask(k, a, vthr);
+  if (hit == 0) return c;
+  size_t cnt = static_cast<size_t>(__builtin_popcount(hit));
+  if (c + cnt > cap) return cap + 1;
+  __m512i p = _mm512_add_epi32(iota, _mm512_set1_epi32(static_cast<int>(base + i)));
+  _mm512_mask_compressstoreu_epi32(pos + c, hit, p);
+  _mm512_mask_compressstoreu_ps(val + c, hit, v);
+  return c + cnt;
+}
+
 TERN_AVX512 size_t SelectAbsGe(const float* x, size_t n, uint32_t thr, uint32_t base,
                                uint32_t* pos, float* val, size_t cap) {
   const __m512i vthr = _mm512_set1_epi32(static_cast<int>(thr));
-  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  size_t c = 0;
-  for (size_t i = 0; i < n; i += 16) {
-    __mmask16 k = TailMask(n - i);
-    __m512 v = _mm512_maskz_loadu_ps(k, x + i);
-    __m512i a = _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7FFFFFFF));
-    __mmask16 hit = _mm512_mask_cmpge_epu32_mask(k, a, vthr);
-    if (hit == 0) continue;
-    size_t cnt = static_cast<size_t>(__builtin_popcount(hit));
-    if (c + cnt > cap) return cap + 1;
-    __m512i p = _mm512_add_epi32(iota, _mm512_set1_epi32(static_cast<int>(base + i)));
-    _mm512_mask_compressstoreu_epi32(pos + c, hit, p);
-    _mm512_mask_compressstoreu_ps(val + c, hit, v);
-    c += cnt;
+  const __m512i absmask = _mm512_set1_epi32(0x7FFFFFFF);
+  size_t c = 0, i = 0;
+  // Sparse hits: test 64 values at once and only compress where one hit.
+  for (; i + 64 <= n; i += 64) {
+    __mmask16 any = 0;
+    for (int j = 0; j < 4; ++j) {
+      __m512i a = _mm512_and_si512(_mm512_castps_si512(_mm512_loadu_ps(x + i + 16 * j)), absmask);
+      any |= _mm512_cmpge_epu32_mask(a, vthr);
+    }
+    if (any == 0) continue;
+    for (int j = 0; j < 4 && c <= cap; ++j) {
+      c = CompressHits(x, i + 16 * j, 0xFFFF, vthr, base, pos, val, c, cap);
+    }
+    if (c > cap) return cap + 1;
   }
+  for (; i < n && c <= cap; i += 16) c = CompressHits(x, i, TailMask(n - i), vthr, base, pos, val, c, cap);
   return c;
 }
 
@@ -177,7 +198,31 @@ TERN_AVX512 void Fp4Codes(const float* x, size_t n, size_t block, bool e3m0, uin
       }
       __m512i sign = _mm512_srli_epi32(
           _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(INT32_MIN)), 28);
-      _mm512_mask_cvtepi32_storeu_epi8(codes + s + i, k, _mm512_or_si512(c, sign));
+      c = _mm512_or_si512(c, sign);
+      if (k == 0xFFFF) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(codes + s + i), _mm512_cvtepi32_epi8(c));
+      } else {
+        _mm512_mask_cvtepi32_storeu_epi8(codes + s + i, k, c);
+      }
+    }
+  }
+}
+
+// tern::FloatToBF16: NaN -> (u >> 16) | 0x40, else (u + 0x7FFF + lsb) >> 16.
+TERN_AVX512 void ToBf16(const float* x, size_t n, uint8_t* out) {
+  const __m512i abs = _mm512_set1_epi32(0x7FFFFFFF), inf = _mm512_set1_epi32(0x7F800000);
+  const __m512i bias = _mm512_set1_epi32(0x7FFF), one = _mm512_set1_epi32(1);
+  for (size_t i = 0; i < n; i += 16) {
+    __mmask16 k = TailMask(n - i);
+    __m512i u = _mm512_maskz_loadu_epi32(k, x + i);
+    __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(u, abs), inf);
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), one);
+    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, bias), lsb), 16);
+    r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
+    if (k == 0xFFFF) {  // the register form: VPMOVDW to memory is slow
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 2 * i), _mm512_cvtepi32_epi16(r));
+    } else {
+      _mm512_mask_cvtepi32_storeu_epi16(out + 2 * i, k, r);
     }
   }
 }
@@ -187,7 +232,8 @@ TERN_AVX512 void Fp4Codes(const float* x, size_t n, size_t block, bool e3m0, uin
 const Kernels* Avx512Kernels() {
   const CpuFeatures& f = Cpu();
   if (!(f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.bmi2)) return nullptr;
-  static const Kernels k = {"avx512", QuantBlocks, DequantInt8, SignPack, SelectAbsGe, Fp4Codes};
+  static const Kernels k = {"avx512",    QuantBlocks, DequantInt8, SignPack,
+                            SelectAbsGe, Fp4Codes,    ToBf16};
   return &k;
 }
 

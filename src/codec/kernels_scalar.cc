@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "codec/kernels.h"
+#include "tern/tensor.h"
 
 namespace tern::codec {
 namespace kernel_detail {
@@ -108,10 +109,18 @@ void Fp4Codes(const float* x, size_t n, size_t block, bool e3m0, uint8_t* scales
   }
 }
 
+void ToBf16(const float* x, size_t n, uint8_t* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint16_t b = FloatToBF16(x[i]);
+    std::memcpy(out + 2 * i, &b, 2);
+  }
+}
+
 }  // namespace
 
 const Kernels& ScalarKernels() {
-  static const Kernels k = {"scalar", QuantBlocks, DequantInt8, SignPack, SelectAbsGe, Fp4Codes};
+  static const Kernels k = {"scalar",    QuantBlocks, DequantInt8, SignPack,
+                            SelectAbsGe, Fp4Codes,    ToBf16};
   return k;
 }
 

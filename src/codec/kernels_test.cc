@@ -151,6 +151,23 @@ TEST(KernelsTest, Fp4CodesMatchScalar) {
   }
 }
 
+TEST(KernelsTest, Bf16MatchesScalar) {
+  const Kernels& ref = ScalarKernels();
+  for (const Kernels* k : FastTables()) {
+    for (size_t n : kLengths) {
+      std::vector<float> x = Hard(n, n + 13);
+      for (size_t i = 0; i < n; i += 7) {  // ties: the bit below bf16 set, nothing under it
+        uint32_t u = FloatBits(x[i]) & 0xFFFF0000u;
+        x[i] = std::bit_cast<float>(static_cast<uint32_t>(u | 0x8000u | ((i & 8) << 13)));
+      }
+      std::vector<uint8_t> o1(2 * n), o2(2 * n);
+      ref.to_bf16(x.data(), n, o1.data());
+      k->to_bf16(x.data(), n, o2.data());
+      ASSERT_EQ(o1, o2) << k->name << " n=" << n;
+    }
+  }
+}
+
 TEST(KernelsTest, Fp4RoundsHalfToEven) {
   using kernel_detail::E2M1Code;
   EXPECT_EQ(E2M1Code(0.25f), 0);  // 0 | 0.5: even code 0
