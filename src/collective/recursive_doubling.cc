@@ -42,16 +42,19 @@ class RecursiveDoubling : public Engine::Handler {
   }
 
   Result<uint8_t*> Place(int peer, const wire::DataHeader& h, size_t bytes) override {
-    uint8_t* base = nullptr;
+    uint8_t* base = nullptr;  // may be null for an empty buffer
+    bool expected = true;
     if (h.phase == kPhaseFold && r_ < p_ && peer == r_ + p_) {
       base = Tmp(rounds_);
     } else if (h.phase == kPhaseRound && r_ < p_ && h.step < rounds_ && peer == (r_ ^ (1 << h.step))) {
       base = Tmp(h.step);
     } else if (h.phase == kPhaseUnfold && r_ >= p_ && peer == r_ - p_) {
       base = a_.work;
+    } else {
+      expected = false;
     }
     const size_t off = Offset(static_cast<int>(h.chunk));
-    if (base == nullptr || h.chunk >= static_cast<uint32_t>(chunks_) ||
+    if (!expected || h.chunk >= static_cast<uint32_t>(chunks_) ||
         bytes != Offset(static_cast<int>(h.chunk) + 1) - off) {
       return DataLossError("recursive doubling: unexpected frame from rank " + std::to_string(peer));
     }
