@@ -20,8 +20,10 @@ constexpr int kMaxIov = 16;
 constexpr int64_t kCheckEveryNs = 5'000'000;
 constexpr int kPollSliceMs = 20;
 // How long a failed stream's peer gets to deliver the Abort that explains
-// it (it writes the Abort before closing, so normally it is already there).
-constexpr int64_t kAbortGraceMs = 1000;
+// it (it writes the Abort before closing, so normally it is already there;
+// a dead peer's control stream closes at once). Short, because when a link
+// breaks under two live peers each waits this long for the other's Abort.
+constexpr int64_t kAbortGraceMs = 200;
 
 std::span<const uint8_t> Span(const uint8_t* p, size_t n) { return {p, n}; }
 
