@@ -15,8 +15,8 @@ namespace {
 
 constexpr size_t kPrefix = wire::kFrameHeaderSize + wire::kDataHeaderSize;
 constexpr int kMaxIov = 16;
-// How often a busy Run still looks at control streams, the deadline and
-// the world's revision.
+// How often a busy Run still checks the deadline and the world's revision.
+// (Control streams are read only when no data moves: see Wait.)
 constexpr int64_t kCheckEveryNs = 5'000'000;
 constexpr int kPollSliceMs = 20;
 // How long a failed stream's peer gets to deliver the Abort that explains
@@ -238,23 +238,6 @@ Status Engine::ControlReadable(int p) {
                                      std::to_string(p)), &*f);
 }
 
-Status Engine::CheckControl(int timeout_ms) {
-  pollfds_.clear();
-  poll_streams_.clear();
-  for (int p = 0; p < size(); ++p) {
-    if (peers_[p].control == nullptr || control_closed_[p]) continue;
-    net::PollSpec spec = peers_[p].control->Poll(true, false);
-    pollfds_.push_back({spec.fd, spec.events, 0});
-    poll_streams_.push_back(p);
-  }
-  if (pollfds_.empty()) return OkStatus();
-  if (::poll(pollfds_.data(), pollfds_.size(), timeout_ms) <= 0) return OkStatus();
-  for (size_t i = 0; i < pollfds_.size(); ++i) {
-    if (pollfds_[i].revents) TERN_RETURN_IF_ERROR(ControlReadable(poll_streams_[i]));
-  }
-  return OkStatus();
-}
-
 Status Engine::Wait(Handler&) {
   pollfds_.clear();
   poll_streams_.clear();
@@ -277,11 +260,15 @@ Status Engine::Wait(Handler&) {
   const int timeout = std::min(kPollSliceMs, std::max(0, deadline_.RemainingMillisForPoll()));
   const int rc = ::poll(pollfds_.data(), pollfds_.size(), deadline_.IsInfinite() ? kPollSliceMs : timeout);
   if (rc < 0 && errno != EINTR) return net::SysError("poll", errno, "");
+  bool data_ready = false;
+  for (size_t i = 0; rc > 0 && i < nstreams; ++i) data_ready |= pollfds_[i].revents != 0;
   for (size_t i = 0; rc > 0 && i < pollfds_.size(); ++i) {
     const short ev = pollfds_[i].revents;
     if (ev == 0) continue;
     if (i >= nstreams) {
-      TERN_RETURN_IF_ERROR(ControlReadable(-1 - poll_streams_[i]));
+      // Data first: a peer that is already ahead may abort its next
+      // operation while the frames that finish ours wait in the sockets.
+      if (!data_ready) TERN_RETURN_IF_ERROR(ControlReadable(-1 - poll_streams_[i]));
       continue;
     }
     Stream& s = streams_of_[static_cast<size_t>(poll_streams_[i])];
@@ -318,7 +305,6 @@ Status Engine::Run(Handler& h) {
     const int64_t now = NowNanos();
     if (now - last_check_ns_ < kCheckEveryNs && progress) continue;
     last_check_ns_ = now;
-    if (progress) TERN_RETURN_IF_ERROR(CheckControl(0));
     if (interrupt_) TERN_RETURN_IF_ERROR(interrupt_());
     if (deadline_.Expired()) {
       for (const Stream& s : streams_of_) {

@@ -136,7 +136,6 @@ class Engine {
   Status StartPayload(Stream& s, Handler& h);
   Status FinishFrame(Stream& s, Handler& h);
   Status Wait(Handler& h);
-  Status CheckControl(int timeout_ms);
   // A control stream is readable: an Abort fails the operation; a plain
   // close does not (the peer may have finished and left), but the stream
   // is no longer polled. Data streams tell whether we still needed it.
