@@ -173,11 +173,14 @@ Status ControlClient::Serve() {
       return UnavailableError("master " + options_.master_address + " silent for " +
                               std::to_string(now - silent_until + heartbeat_timeout_ms_) + " ms");
     }
-    TERN_RETURN_IF_ERROR(conn_->Pump());
+    // Frames that arrived before an error (a LeaveAck before the close)
+    // are still delivered.
+    Status pumped = conn_->Pump();
     while (std::optional<net::Frame> f = conn_->TakeFrame()) {
       TERN_RETURN_IF_ERROR(Dispatch(*f));
     }
-    if (conn_->WantsWrite()) TERN_RETURN_IF_ERROR(conn_->Pump());
+    TERN_RETURN_IF_ERROR(pumped);
+    if (conn_->WantsWrite()) TERN_RETURN_IF_ERROR(conn_->Flush());
     net::PollSpec spec = conn_->Poll();
     pollfd fds[2] = {{spec.fd, spec.events, 0}, {wake_fd_, POLLIN, 0}};
     const int64_t wait = std::max<int64_t>(0, std::min(next_heartbeat, silent_until) - NowMs());

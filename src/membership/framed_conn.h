@@ -39,6 +39,9 @@ class FramedConn {
   // is unusable.
   Status Pump();
 
+  // Writes queued bytes only (never reads, so no frame can arrive unseen).
+  Status Flush() { return WriteAvailable(); }
+
   // The next complete incoming frame, if any.
   std::optional<net::Frame> TakeFrame();
 

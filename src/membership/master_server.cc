@@ -170,7 +170,9 @@ void Master::Impl::Loop() {
 }
 
 void Master::Impl::ServeConn(uint64_t id, FramedConn& conn, int64_t now, Outbox* out) {
-  Status s = conn.Pump();
+  // Frames that arrived before an error (a Leave before the close) count.
+  Status pumped = conn.Pump();
+  Status s;
   while (s.ok()) {
     std::optional<net::Frame> f = conn.TakeFrame();
     if (!f) break;
@@ -182,6 +184,7 @@ void Master::Impl::ServeConn(uint64_t id, FramedConn& conn, int64_t now, Outbox*
     }
     core_.OnMessage(id, m, now, out);
   }
+  if (s.ok()) s = pumped;
   if (!s.ok()) {
     TERN_LOG(INFO) << "master: connection " << id << " (" << conn.peer() << "): " << s.ToString();
     CloseConn(id, now, out);
@@ -216,12 +219,12 @@ void Master::Impl::Apply(Outbox& out) {
     out.closes.clear();
     for (auto& [id, c] : conns_) {
       if (std::find(closes.begin(), closes.end(), id) != closes.end()) continue;
-      if (!c->Pump().ok() || c->queued_bytes() > kMaxQueuedBytes) closes.push_back(id);
+      if (!c->Flush().ok() || c->queued_bytes() > kMaxQueuedBytes) closes.push_back(id);
     }
     for (uint64_t id : closes) {
       auto it = conns_.find(id);
       if (it == conns_.end()) continue;
-      it->second->Pump().IgnoreError();  // best effort: a Refused message
+      it->second->Flush().IgnoreError();  // best effort: a Refused message
       CloseConn(id, NowMs(), &out);
     }
   }
@@ -271,6 +274,7 @@ void Master::Impl::Handshake(std::unique_ptr<net::Conn> conn) {
 void Master::Impl::AdoptHandshaken() {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& c : handshaken_) {
+    TERN_LOG(DEBUG) << "master: connection " << next_conn_ << " from " << c->peer();
     conns_[next_conn_++] =
         std::make_unique<FramedConn>(std::move(c), membership::kMaxControlMessage);
   }
