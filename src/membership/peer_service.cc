@@ -1,5 +1,7 @@
 #include "membership/peer_service.h"
 
+#include <sys/socket.h>
+
 #include "membership/frames.h"
 #include "membership/proto/state.pb.h"
 #include "util/logging.h"
@@ -20,6 +22,7 @@ PeerService::PeerService(std::unique_ptr<net::Listener> listener, uint64_t run_i
 
 PeerService::~PeerService() {
   stop_ = true;
+  ::shutdown(listener_->fd(), SHUT_RDWR);  // wakes the accept loop now
   if (accept_.joinable()) accept_.join();
   std::unique_lock<std::mutex> lock(mu_);
   for (net::Conn* c : active_) c->Close();
