@@ -34,6 +34,7 @@ std::vector<Leaf>& Leaves() {
 const char* GroupDescription(std::string_view name) {
   if (name == "codec") return "Compress and decompress tensors with a codec spec";
   if (name == "bench") return "Benchmarks that print ratios against a baseline measured in the same run";
+  if (name == "data") return "Inspect the data sets the trainer reads";
   return "";
 }
 
@@ -83,7 +84,10 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version print and exit 0; every usage error exits 2 with
+    // CLI11's one-line message (it uses its own codes, e.g. 105, otherwise).
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
   for (Leaf& leaf : Leaves()) {
     if (leaf.app->parsed()) return leaf.run();
