@@ -86,6 +86,30 @@ inline RngStream SharedChoice(const CodecContext& ctx, RngPurpose purpose) {
 // 24-bit uniform in [0, 1) from one word (exact in fp32).
 inline float U01(uint32_t w) { return static_cast<float>(w >> 8) * (1.0f / 16777216.0f); }
 
+// Double-precision sums in a fixed order (deterministic everywhere, and
+// without a latency chain): value i goes to accumulator i % 4, and the
+// result is (a0 + a1) + (a2 + a3).
+template <typename Term>
+double FixedSum(const float* x, size_t n, Term term) {
+  double a[4] = {0, 0, 0, 0};
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (int j = 0; j < 4; ++j) a[j] += term(x[i + j]);
+  }
+  for (int j = 0; i < n; ++i, ++j) a[j] += term(x[i]);
+  return (a[0] + a[1]) + (a[2] + a[3]);
+}
+inline double SumOf(const float* x, size_t n) {
+  return FixedSum(x, n, [](float v) { return static_cast<double>(v); });
+}
+inline double SumOfSquares(const float* x, size_t n) {
+  return FixedSum(x, n, [](float v) { return static_cast<double>(v) * v; });
+}
+// Sum of (x - mean)^2, in double.
+inline double SumOfCenteredSquares(const float* x, size_t n, double mean) {
+  return FixedSum(x, n, [mean](float v) { return (v - mean) * (v - mean); });
+}
+
 // The common argument checks of Codec::Encode / DecodeImpl.
 inline Status CheckEncodeBuffer(size_t have, size_t need) {
   if (have < need) {

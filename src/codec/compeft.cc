@@ -83,14 +83,12 @@ class ComPeftCodec final : public Codec {
     if (n == 0) return 0;
     return std::min(n, static_cast<size_t>(std::floor(static_cast<double>(n) * density_)) + 1);
   }
-  // Unbiased (n - 1) standard deviation about the mean, in double, index order.
+  // Unbiased (n - 1) standard deviation about the mean (FixedSum order).
   static double StdDev(std::span<const float> x) {
     if (x.size() < 2) return 0.0;
-    double sum = 0.0, sq = 0.0;
-    for (float v : x) sum += v;
-    const double mean = sum / static_cast<double>(x.size());
-    for (float v : x) sq += (v - mean) * (v - mean);
-    return std::sqrt(sq / static_cast<double>(x.size() - 1));
+    const double mean = SumOf(x.data(), x.size()) / static_cast<double>(x.size());
+    return std::sqrt(SumOfCenteredSquares(x.data(), x.size(), mean) /
+                     static_cast<double>(x.size() - 1));
   }
 
   double density_;

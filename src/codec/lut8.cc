@@ -1,5 +1,5 @@
 // lut8: INTELLECT-1's 8-bit lookup-table quantizer (reference/codecs.md 7.1).
-// sigma = sqrt(sum x^2 / (n - 1)) (no mean subtracted), scale = 6 sigma / 256,
+// sigma = sqrt(sum x^2 / (n - 1)) (no mean subtracted; FixedSum order), scale = 6 sigma / 256,
 // q = clamp(round-half-even(x / scale) + 128, 0, 255), and each bin decodes
 // to the mean of the values that fell in it (0 if empty).
 // Payload: 256 fp32 bin values, then n code bytes.
@@ -26,8 +26,7 @@ class Lut8Codec final : public Codec {
     const size_t n = in.size(), need = MaxEncodedSize(n);
     TERN_RETURN_IF_ERROR(CheckEncodeBuffer(out.size(), need));
     uint8_t* codes = out.data() + 4 * kBins;
-    double sq = 0.0;
-    for (float v : in) sq += static_cast<double>(v) * v;
+    const double sq = SumOfSquares(in.data(), n);
     const double sigma = n > 1 ? std::sqrt(sq / static_cast<double>(n - 1)) : std::sqrt(sq);
     const float scale = static_cast<float>(6.0 * sigma / 256.0);
     const bool zero = !(scale >= FLT_MIN) || std::isinf(scale);

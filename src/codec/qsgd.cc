@@ -37,9 +37,7 @@ class QsgdCodec final : public Codec {
     const float fs = static_cast<float>(s_);
     for (size_t s = 0, b = 0; s < n; s += block_, ++b) {
       const size_t len = std::min(block_, n - s);
-      double sq = 0.0;
-      for (size_t i = s; i < s + len; ++i) sq += static_cast<double>(in[i]) * in[i];
-      const float norm = static_cast<float>(std::sqrt(sq));
+      const float norm = static_cast<float>(std::sqrt(SumOfSquares(in.data() + s, len)));
       const bool zero = !(norm >= FLT_MIN) || std::isinf(norm);
       StoreF32(out.data() + 4 * b, zero ? 0.0f : norm);
       const float inv = zero ? 0.0f : fs / norm;

@@ -72,14 +72,13 @@ class TernGradCodec final : public Codec {
     return t;
   }
 
-  // clip * population std, in double and index order; +inf when clip is 0.
+  // clip * population std (FixedSum order); +inf when clip is 0.
   float ClipBound(std::span<const float> in) const {
     if (clip_ <= 0.0 || in.empty()) return INFINITY;
-    double sum = 0.0, sq = 0.0;
-    for (float v : in) sum += v;
-    const double mean = sum / static_cast<double>(in.size());
-    for (float v : in) sq += (v - mean) * (v - mean);
-    return static_cast<float>(clip_ * std::sqrt(sq / static_cast<double>(in.size())));
+    const double n = static_cast<double>(in.size());
+    const double mean = SumOf(in.data(), in.size()) / n;
+    return static_cast<float>(clip_ *
+                              std::sqrt(SumOfCenteredSquares(in.data(), in.size(), mean) / n));
   }
 
   double clip_;
