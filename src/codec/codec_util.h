@@ -49,6 +49,27 @@ inline void Apply(float* out, float v, Mode mode) {
   }
 }
 
+// Decodes a dense payload tile by tile: produce(begin, len, tile) writes the
+// decoded values of [begin, begin + len) (len <= kDecodeTile) to tile, in
+// order, and may fail; the values then meet `out` as `mode` says, in loops
+// the compiler vectorizes.
+inline constexpr size_t kDecodeTile = 1024;
+template <typename Produce>
+Status DecodeTiled(std::span<float> out, Mode mode, Produce&& produce) {
+  float tile[kDecodeTile];
+  for (size_t s = 0; s < out.size(); s += kDecodeTile) {
+    const size_t len = out.size() - s < kDecodeTile ? out.size() - s : kDecodeTile;
+    float* o = out.data() + s;
+    TERN_RETURN_IF_ERROR(produce(s, len, mode == Mode::kStore ? o : tile));
+    if (mode == Mode::kAdd) {
+      for (size_t i = 0; i < len; ++i) o[i] += tile[i];
+    } else if (mode == Mode::kSubtract) {
+      for (size_t i = 0; i < len; ++i) o[i] -= tile[i];
+    }
+  }
+  return OkStatus();
+}
+
 // Zeroes the output of a sparse decode in kStore mode (the kept values are
 // then applied on top).
 inline void ClearForStore(std::span<float> out, Mode mode) {

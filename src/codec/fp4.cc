@@ -56,20 +56,24 @@ class Fp4Codec final : public Codec {
     const size_t n = out.size();
     TERN_RETURN_IF_ERROR(CheckPayloadSize(payload.size(), MaxEncodedSize(n), "fp4"));
     const uint8_t* packed = payload.data() + CeilDiv(n, block_);
-    for (size_t s = 0, b = 0; s < n; s += block_, ++b) {
+    for (size_t b = 0; b < CeilDiv(n, block_); ++b) {
       if (payload[b] == 0xFF) return InvalidArgumentError("fp4: E8M0 scale 0xFF (NaN)");
-      const float scale = Pow2(static_cast<int>(payload[b]) - 127);
-      float lut[16];
-      for (int c = 0; c < 8; ++c) {
-        lut[c] = values_[c] * scale;
-        lut[c + 8] = -lut[c];
-      }
-      const size_t end = std::min(n, s + block_);
-      for (size_t i = s; i < end; ++i) {
-        Apply(out.data() + i, lut[(packed[i / 2] >> (4 * (i % 2))) & 0xF], mode);
-      }
     }
-    return OkStatus();
+    // Per block a 16-entry table of the signed grid values times 2^X.
+    return DecodeTiled(out, mode, [&](size_t begin, size_t len, float* dst) {
+      for (size_t i = begin, end = begin + len; i < end;) {
+        const size_t b = i / block_, stop = std::min(end, (b + 1) * block_);
+        const float scale = Pow2(static_cast<int>(payload[b]) - 127);
+        float lut[16];
+        for (int c = 0; c < 8; ++c) {
+          lut[c] = values_[c] * scale;
+          lut[c + 8] = -lut[c];
+        }
+        BestKernels().nibble_lut(packed, i, stop - i, lut, dst + (i - begin));
+        i = stop;
+      }
+      return OkStatus();
+    });
   }
 
  private:

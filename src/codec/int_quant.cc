@@ -64,16 +64,18 @@ class IntCodec final : public Codec {
                                  out.data(), mode);
       return OkStatus();
     }
-    for (size_t s = 0, b = 0; s < n; s += block_, ++b) {
-      const float sc = LoadF32(scales + 4 * b);
-      const size_t end = std::min(n, s + block_);
-      for (size_t i = s; i < end; ++i) {
-        int nib = (codes[i / 2] >> (4 * (i % 2))) & 0xF;
-        int q = nib >= 8 ? nib - 16 : nib;
-        Apply(out.data() + i, static_cast<float>(q) * sc, mode);
+    // Per block a 16-entry table of q * scale, indexed by the nibble.
+    return DecodeTiled(out, mode, [&](size_t begin, size_t len, float* dst) {
+      for (size_t i = begin, end = begin + len; i < end;) {
+        const size_t b = i / block_, stop = std::min(end, (b + 1) * block_);
+        const float sc = LoadF32(scales + 4 * b);
+        float lut[16];
+        for (int q = 0; q < 16; ++q) lut[q] = static_cast<float>(q >= 8 ? q - 16 : q) * sc;
+        BestKernels().nibble_lut(codes, i, stop - i, lut, dst + (i - begin));
+        i = stop;
       }
-    }
-    return OkStatus();
+      return OkStatus();
+    });
   }
 
  private:

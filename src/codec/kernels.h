@@ -55,6 +55,12 @@ struct Kernels {
   // bfloat16, round-half-to-even, NaN kept quiet: tern::FloatToBF16 on each
   // value, written little-endian to out (2n bytes, may be unaligned).
   void (*to_bf16)(const float* x, size_t n, uint8_t* out);
+
+  // out[j] = lut[nibble(first + j)] for j < n, where nibble(i) is the low
+  // (i even) or high (i odd) half of packed[i / 2]: the decoders of int4
+  // and fp4 (a 16-entry table per block).
+  void (*nibble_lut)(const uint8_t* packed, size_t first, size_t n, const float* lut,
+                     float* out);
 };
 
 const Kernels& ScalarKernels();

@@ -220,13 +220,35 @@ TERN_AVX2 void ToBf16(const float* x, size_t n, uint8_t* out) {
   ScalarKernels().to_bf16(x + i, n - i, out + 2 * i);
 }
 
+// 8 nibbles (4 bytes) at a time: two 8-entry VPERMPS and a blend on bit 3.
+TERN_AVX2 void NibbleLut(const uint8_t* packed, size_t first, size_t n, const float* lut,
+                         float* out) {
+  size_t j = 0;
+  if (first % 2 == 1 && n > 0) out[j++] = lut[packed[first / 2] >> 4];
+  const __m256 lo_table = _mm256_loadu_ps(lut), hi_table = _mm256_loadu_ps(lut + 8);
+  const uint8_t* p = packed + (first + j) / 2;
+  for (; j + 8 <= n; j += 8, p += 4) {
+    uint32_t w;
+    std::memcpy(&w, p, 4);
+    __m128i bytes = _mm_cvtsi32_si128(static_cast<int>(w));
+    __m128i lo = _mm_and_si128(bytes, _mm_set1_epi8(0x0F));
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), _mm_set1_epi8(0x0F));
+    __m256i idx = _mm256_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+    __m256 a = _mm256_permutevar8x32_ps(lo_table, idx);
+    __m256 b = _mm256_permutevar8x32_ps(hi_table, idx);
+    __m256 upper = _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28));  // bit 3 to the sign bit
+    _mm256_storeu_ps(out + j, _mm256_blendv_ps(a, b, upper));
+  }
+  ScalarKernels().nibble_lut(packed, first + j, n - j, lut, out + j);
+}
+
 }  // namespace
 
 const Kernels* Avx2Kernels() {
   const CpuFeatures& f = Cpu();
   if (!(f.avx2 && f.bmi2)) return nullptr;
   static const Kernels k = {"avx2",      QuantBlocks, DequantInt8, SignPack,
-                            SelectAbsGe, Fp4Codes,    ToBf16};
+                            SelectAbsGe, Fp4Codes,    ToBf16,      NibbleLut};
   return &k;
 }
 

@@ -229,13 +229,34 @@ TERN_AVX512 void ToBf16(const float* x, size_t n, uint8_t* out) {
   }
 }
 
+// 16 nibbles (8 bytes) to 16 table lookups with one VPERMPS.
+TERN_AVX512 void NibbleLut(const uint8_t* packed, size_t first, size_t n, const float* lut,
+                           float* out) {
+  size_t j = 0;
+  if (first % 2 == 1 && n > 0) {  // align to a whole byte
+    out[j++] = lut[packed[first / 2] >> 4];
+  }
+  const __m512 table = _mm512_loadu_ps(lut);
+  const uint8_t* p = packed + (first + j) / 2;
+  for (; j + 16 <= n; j += 16, p += 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    __m128i bytes = _mm_cvtsi64_si128(static_cast<long long>(w));
+    __m128i lo = _mm_and_si128(bytes, _mm_set1_epi8(0x0F));
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), _mm_set1_epi8(0x0F));
+    __m512i idx = _mm512_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+    _mm512_storeu_ps(out + j, _mm512_permutexvar_ps(idx, table));
+  }
+  ScalarKernels().nibble_lut(packed, first + j, n - j, lut, out + j);
+}
+
 }  // namespace
 
 const Kernels* Avx512Kernels() {
   const CpuFeatures& f = Cpu();
   if (!(f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.bmi2)) return nullptr;
   static const Kernels k = {"avx512",    QuantBlocks, DequantInt8, SignPack,
-                            SelectAbsGe, Fp4Codes,    ToBf16};
+                            SelectAbsGe, Fp4Codes,    ToBf16,      NibbleLut};
   return &k;
 }
 

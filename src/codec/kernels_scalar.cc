@@ -116,11 +116,18 @@ void ToBf16(const float* x, size_t n, uint8_t* out) {
   }
 }
 
+void NibbleLut(const uint8_t* packed, size_t first, size_t n, const float* lut, float* out) {
+  for (size_t j = 0; j < n; ++j) {
+    const size_t i = first + j;
+    out[j] = lut[(packed[i / 2] >> (4 * (i % 2))) & 0xF];
+  }
+}
+
 }  // namespace
 
 const Kernels& ScalarKernels() {
   static const Kernels k = {"scalar",    QuantBlocks, DequantInt8, SignPack,
-                            SelectAbsGe, Fp4Codes,    ToBf16};
+                            SelectAbsGe, Fp4Codes,    ToBf16,      NibbleLut};
   return k;
 }
 

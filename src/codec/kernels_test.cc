@@ -168,6 +168,25 @@ TEST(KernelsTest, Bf16MatchesScalar) {
   }
 }
 
+TEST(KernelsTest, NibbleLutMatchesScalar) {
+  const Kernels& ref = ScalarKernels();
+  std::vector<uint8_t> packed(4000);
+  RngStream rng(3, RngPurpose::kTest, 0, 0);
+  for (auto& b : packed) b = static_cast<uint8_t>(rng.NextU32());
+  float lut[16];
+  for (int i = 0; i < 16; ++i) lut[i] = static_cast<float>(i * i) - 7.5f;
+  for (const Kernels* k : FastTables()) {
+    for (size_t first : {0, 1, 2, 17, 64}) {
+      for (size_t n : {0, 1, 7, 8, 15, 16, 17, 33, 255, 7000}) {
+        std::vector<float> o1(n, 1.0f), o2(n, 2.0f);
+        ref.nibble_lut(packed.data(), first, n, lut, o1.data());
+        k->nibble_lut(packed.data(), first, n, lut, o2.data());
+        ASSERT_EQ(o1, o2) << k->name << " first=" << first << " n=" << n;
+      }
+    }
+  }
+}
+
 TEST(KernelsTest, Fp4RoundsHalfToEven) {
   using kernel_detail::E2M1Code;
   EXPECT_EQ(E2M1Code(0.25f), 0);  // 0 | 0.5: even code 0

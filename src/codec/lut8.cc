@@ -55,8 +55,10 @@ class Lut8Codec final : public Codec {
     float lut[kBins];
     std::memcpy(lut, payload.data(), sizeof(lut));
     const uint8_t* codes = payload.data() + 4 * kBins;
-    for (size_t i = 0; i < out.size(); ++i) Apply(out.data() + i, lut[codes[i]], mode);
-    return OkStatus();
+    return DecodeTiled(out, mode, [&](size_t begin, size_t len, float* dst) {
+      for (size_t i = 0; i < len; ++i) dst[i] = lut[codes[begin + i]];
+      return OkStatus();
+    });
   }
 
  private:

@@ -58,17 +58,22 @@ class QsgdCodec final : public Codec {
     TERN_RETURN_IF_ERROR(CheckPayloadSize(payload.size(), MaxEncodedSize(n), "qsgd"));
     const size_t nb = CeilDiv(n, block_);
     BitReader r(payload.data() + 4 * nb, payload.size() - 4 * nb);
-    for (size_t s = 0, b = 0; s < n; s += block_, ++b) {
-      const float step = LoadF32(payload.data() + 4 * b) / static_cast<float>(s_);
-      const size_t end = std::min(n, s + block_);
-      for (size_t i = s; i < end; ++i) {
+    return DecodeTiled(out, mode, [&](size_t begin, size_t len, float* dst) -> Status {
+      float step = 0.0f;
+      size_t next = 0;
+      for (size_t i = begin; i < begin + len; ++i) {
+        if (i >= next) {
+          const size_t b = i / block_;
+          next = (b + 1) * block_;
+          step = LoadF32(payload.data() + 4 * b) / static_cast<float>(s_);
+        }
         uint64_t code = 0;
         if (!r.Get(width_, &code)) return DataLossError("qsgd: truncated codes");
         if (code > static_cast<uint64_t>(2 * s_)) return InvalidArgumentError("qsgd: bad code");
-        Apply(out.data() + i, static_cast<float>(static_cast<int>(code) - s_) * step, mode);
+        dst[i - begin] = static_cast<float>(static_cast<int>(code) - s_) * step;
       }
-    }
-    return OkStatus();
+      return OkStatus();
+    });
   }
 
  private:

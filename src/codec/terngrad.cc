@@ -54,13 +54,15 @@ class TernGradCodec final : public Codec {
     const float lut[3] = {-s, 0.0f, s};
     const uint8_t* trits = payload.data() + 4;
     for (size_t j = 0; j < CeilDiv(n, 5); ++j) {
-      unsigned byte = trits[j];
-      if (byte >= 243) return InvalidArgumentError("terngrad: trit byte >= 243");
-      for (size_t i = 5 * j; i < std::min(n, 5 * j + 5); ++i, byte /= 3) {
-        Apply(out.data() + i, lut[byte % 3], mode);
-      }
+      if (trits[j] >= 243) return InvalidArgumentError("terngrad: trit byte >= 243");
     }
-    return OkStatus();
+    static constexpr unsigned kPow3[5] = {1, 3, 9, 27, 81};
+    return DecodeTiled(out, mode, [&](size_t begin, size_t len, float* dst) {
+      for (size_t i = begin; i < begin + len; ++i) {
+        dst[i - begin] = lut[(trits[i / 5] / kPow3[i % 5]) % 3];
+      }
+      return OkStatus();
+    });
   }
 
  private:
