@@ -29,6 +29,7 @@ struct BenchOptions {
   std::string codec;
   int streams = 2;
   int reps = 5;
+  int warmup = 2;
   int iters = 0;  // per rep; 0 = enough for ~256 MiB per rep
   std::string algorithm = "auto";
   uint64_t chunk_kib = 0;
@@ -78,7 +79,7 @@ Result<std::vector<double>> RunRank(World& world, const BenchOptions& o) {
   barrier.timeout = ar.timeout;
   TERN_RETURN_IF_ERROR(comm->Connect(std::chrono::seconds(o.timeout_s)));
   // Warm-up: faults in the scratch buffers and grows TCP windows.
-  for (int i = 0; i < 2; ++i) TERN_RETURN_IF_ERROR(comm->AllReduce(TensorView::Of(buf), ar));
+  for (int i = 0; i < o.warmup; ++i) TERN_RETURN_IF_ERROR(comm->AllReduce(TensorView::Of(buf), ar));
   const int iters = Iterations(o);
   std::vector<double> per_op;
   for (int rep = 0; rep < o.reps; ++rep) {
@@ -220,6 +221,7 @@ TERN_COMMAND(BenchAllReduce, "bench allreduce") {
   cmd->add_option("--codec", o->codec, "compress with this codec spec (e.g. int8:block=256)");
   cmd->add_option("--streams", o->streams, "TCP streams per peer link")->capture_default_str();
   cmd->add_option("--reps", o->reps, "timed repetitions (the median is reported)")->capture_default_str();
+  cmd->add_option("--warmup", o->warmup, "untimed all-reduces first")->capture_default_str();
   cmd->add_option("--iters", o->iters, "all-reduces per repetition (0: ~256 MiB per repetition)");
   cmd->add_option("--algorithm", o->algorithm, "auto, ring or rd")->capture_default_str();
   cmd->add_option("--chunk-kib", o->chunk_kib, "pipeline chunk in KiB (0: library default)");
