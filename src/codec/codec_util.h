@@ -88,14 +88,9 @@ inline size_t KeepCount(double density, size_t n) {
   return static_cast<size_t>(k);
 }
 
-// The stream of per-element noise: word (ctx.offset + i) of the stream keyed
-// by (seed, purpose, step, Mix64(tensor_id) ^ peer_id), so the noise of an
-// element does not depend on how the tensor was cut into chunks.
-inline RngStream PeerNoise(const CodecContext& ctx, RngPurpose purpose) {
-  RngStream s(ctx.seed, purpose, ctx.step, Mix64(ctx.tensor_id) ^ ctx.peer_id);
-  s.Seek(ctx.offset);
-  return s;
-}
+// Per-element noise (stochastic rounding, QSGD, TernGrad) comes from
+// NoiseWords::PeerNoise (codec/noise.h): word ctx.offset + i of the stream
+// keyed by (seed, purpose, step, Mix64(tensor_id) ^ peer_id).
 
 // The stream of choices every peer must share (random-k positions, sampled
 // top-k): keyed by (seed, purpose, step, Mix64(tensor_id) ^ Mix64(offset)),

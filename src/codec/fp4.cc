@@ -7,6 +7,7 @@
 
 #include "codec/codec_util.h"
 #include "codec/kernels.h"
+#include "codec/noise.h"
 #include "codec/stages.h"
 
 namespace tern::codec {
@@ -21,7 +22,10 @@ class Fp4Codec final : public Codec {
         e3m0_(e3m0),
         block_(block),
         stochastic_(stochastic),
-        values_(e3m0 ? kernel_detail::kE3M0Values : kernel_detail::kE2M1Values) {}
+        values_(e3m0 ? kernel_detail::kE3M0Values : kernel_detail::kE2M1Values) {
+    for (int c = 0; c < 7; ++c) inv_gap_[c] = 1.0f / (values_[c + 1] - values_[c]);
+    inv_gap_[7] = 0.0f;
+  }
 
   size_t MaxEncodedSize(size_t n) const override { return CeilDiv(n, block_) + CeilDiv(n, 2); }
 
@@ -89,9 +93,10 @@ class Fp4Codec final : public Codec {
   // probability that makes it unbiased (the top value saturates).
   void StochasticCodes(const float* x, size_t n, const CodecContext& ctx, size_t first,
                        uint8_t* scales, uint8_t* codes) const {
-    CodecContext c = ctx;
-    c.offset += first;
-    RngStream rng = PeerNoise(c, RngPurpose::kStochasticRounding);
+    thread_local std::vector<uint32_t> words;
+    words.resize(n);
+    NoiseWords::PeerNoise(ctx, RngPurpose::kStochasticRounding)
+        .Fill(ctx.offset + first, n, words.data());
     for (size_t s = 0, b = 0; s < n; s += block_, ++b) {
       const size_t len = std::min(block_, n - s);
       const int e = kernel_detail::Fp4Exponent(kernel_detail::MaxAbs(x + s, len), e3m0_);
@@ -99,14 +104,11 @@ class Fp4Codec final : public Codec {
       const float inv = Pow2(-e);
       for (size_t i = s; i < s + len; ++i) {
         const float a = std::fabs(x[i]) * inv;
-        const float u = U01(rng.NextU32());
-        int lo = 0;
-        while (lo < 7 && values_[lo + 1] <= a) ++lo;
-        int code = lo;
-        if (lo < 7 && a > values_[lo]) {
-          const float p = (a - values_[lo]) / (values_[lo + 1] - values_[lo]);
-          if (u < p) code = lo + 1;
-        }
+        int lo = 0;  // the largest code whose value is <= a (0 for NaN)
+        for (int c = 1; c < 8; ++c) lo += a >= values_[c];
+        // Grid gaps are powers of two, so * (1 / gap) is the exact division.
+        const float p = (a - values_[lo]) * inv_gap_[lo];
+        const int code = lo + (lo < 7 && U01(words[i]) < p);
         codes[i] = static_cast<uint8_t>(code | (std::signbit(x[i]) ? 8 : 0));
       }
     }
@@ -116,6 +118,7 @@ class Fp4Codec final : public Codec {
   size_t block_;
   bool stochastic_;
   const float* values_;
+  float inv_gap_[8];
 };
 
 }  // namespace

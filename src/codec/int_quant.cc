@@ -8,6 +8,7 @@
 
 #include "codec/codec_util.h"
 #include "codec/kernels.h"
+#include "codec/noise.h"
 #include "codec/stages.h"
 
 namespace tern::codec {
@@ -95,29 +96,17 @@ class IntCodec final : public Codec {
       BestKernels().quant_blocks(x, n, block_, qmax_, scales, q);
       return;
     }
-    // floor(v + u), u uniform in [0, 1) from element (offset + i)'s word.
-    const float fq = static_cast<float>(qmax_);
-    CodecContext c = ctx;
-    c.offset += first;
-    RngStream rng = PeerNoise(c, RngPurpose::kStochasticRounding);
-    for (size_t s = 0, b = 0; s < n; s += block_, ++b) {
-      const size_t len = std::min(block_, n - s);
-      const float m = kernel_detail::MaxAbs(x + s, len);
-      if (!(m >= FLT_MIN)) {
-        StoreF32(scales + 4 * b, 0.0f);
-        std::fill(q + s, q + s + len, 0);
-        continue;
-      }
-      StoreF32(scales + 4 * b, m / fq);
-      const float inv = fq / m;
-      rng.Seek(c.offset + s);
-      for (size_t i = s; i < s + len; ++i) {
-        float v = x[i] * inv;
-        v = v < fq ? v : fq;
-        v = v > -fq ? v : -fq;
-        float r = std::floor(v + U01(rng.NextU32()));
-        q[i] = static_cast<int8_t>(r > fq ? fq : r);
-      }
+    // floor(v + u), u from element (offset + i)'s peer-noise word, drawn a
+    // tile of whole blocks at a time.
+    const NoiseWords noise = NoiseWords::PeerNoise(ctx, RngPurpose::kStochasticRounding);
+    thread_local std::vector<uint32_t> words;
+    const size_t tile = block_ * std::max<size_t>(1, 16384 / block_);
+    words.resize(std::min(tile, n));
+    for (size_t s = 0; s < n; s += tile) {
+      const size_t len = std::min(tile, n - s);
+      noise.Fill(ctx.offset + first + s, len, words.data());
+      BestKernels().sr_quant_blocks(x + s, len, block_, qmax_, words.data(),
+                                    scales + 4 * (s / block_), q + s);
     }
   }
 

@@ -28,6 +28,11 @@ struct Kernels {
   void (*quant_blocks)(const float* x, size_t n, size_t block, int qmax, uint8_t* scales,
                        int8_t* q);
 
+  // As quant_blocks with stochastic rounding: q = min(floor(v + u), qmax)
+  // with u = (noise[i] >> 8) * 2^-24.
+  void (*sr_quant_blocks)(const float* x, size_t n, size_t block, int qmax,
+                          const uint32_t* noise, uint8_t* scales, int8_t* q);
+
   // out[i] (op)= q[i] * scale[i / block]; `mode` as Codec::DecodeMode.
   void (*dequant_int8)(const uint8_t* scales, const int8_t* q, size_t n, size_t block,
                        float* out, Mode mode);
@@ -103,6 +108,13 @@ inline int8_t QuantOne(float x, float inv, float fq) {
   v = v < fq ? v : fq;  // NaN -> qmax, as MINPS
   v = v > -fq ? v : -fq;
   return static_cast<int8_t>(std::nearbyint(v));
+}
+inline int8_t StochasticOne(float x, float inv, float fq, uint32_t noise) {
+  float v = x * inv;
+  v = v < fq ? v : fq;
+  v = v > -fq ? v : -fq;
+  const float r = std::floor(v + U01(noise));
+  return static_cast<int8_t>(r < fq ? r : fq);
 }
 inline uint8_t Fp4One(float x, float inv, bool e3m0) {
   float a = std::fabs(x) * inv;  // NaN compares false everywhere: code 0

@@ -70,6 +70,38 @@ TERN_AVX2 void QuantBlocks(const float* x, size_t n, size_t block, int qmax, uin
   }
 }
 
+TERN_AVX2 void SrQuantBlocks(const float* x, size_t n, size_t block, int qmax,
+                             const uint32_t* noise, uint8_t* scales, int8_t* q) {
+  const float fq = static_cast<float>(qmax);
+  const __m256 vq = _mm256_set1_ps(fq), vnq = _mm256_set1_ps(-fq);
+  const __m256 ulp = _mm256_set1_ps(1.0f / 16777216.0f);
+  for (size_t s = 0, b = 0; s < n; s += block, ++b) {
+    size_t len = n - s < block ? n - s : block;
+    float m = MaxAbs256(x + s, len);
+    if (!(m >= FLT_MIN)) {
+      StoreF32(scales + 4 * b, 0.0f);
+      std::memset(q + s, 0, len);
+      continue;
+    }
+    StoreF32(scales + 4 * b, m / fq);
+    const float inv = fq / m;
+    const __m256 vinv = _mm256_set1_ps(inv);
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+      __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + s + i), vinv);
+      v = _mm256_max_ps(_mm256_min_ps(v, vq), vnq);
+      __m256i w = _mm256_srli_epi32(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(noise + s + i)), 8);
+      __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(w), ulp);
+      __m256 r = _mm256_round_ps(_mm256_add_ps(v, u), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+      __m256i qi = _mm256_cvtps_epi32(_mm256_min_ps(r, vq));
+      __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(qi), _mm256_extracti128_si256(qi, 1));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(q + s + i), _mm_packs_epi16(w16, w16));
+    }
+    for (; i < len; ++i) q[s + i] = kernel_detail::StochasticOne(x[s + i], inv, fq, noise[s + i]);
+  }
+}
+
 TERN_AVX2 void DequantInt8(const uint8_t* scales, const int8_t* q, size_t n, size_t block,
                            float* out, Mode mode) {
   for (size_t s = 0, b = 0; s < n; s += block, ++b) {
@@ -247,8 +279,8 @@ TERN_AVX2 void NibbleLut(const uint8_t* packed, size_t first, size_t n, const fl
 const Kernels* Avx2Kernels() {
   const CpuFeatures& f = Cpu();
   if (!(f.avx2 && f.bmi2)) return nullptr;
-  static const Kernels k = {"avx2",      QuantBlocks, DequantInt8, SignPack,
-                            SelectAbsGe, Fp4Codes,    ToBf16,      NibbleLut};
+  static const Kernels k = {"avx2", QuantBlocks, SrQuantBlocks, DequantInt8, SignPack,
+                            SelectAbsGe, Fp4Codes, ToBf16,        NibbleLut};
   return &k;
 }
 

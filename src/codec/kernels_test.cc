@@ -63,6 +63,28 @@ TEST(KernelsTest, QuantBlocksMatchesScalar) {
   }
 }
 
+TEST(KernelsTest, StochasticQuantBlocksMatchesScalar) {
+  const Kernels& ref = ScalarKernels();
+  for (const Kernels* k : FastTables()) {
+    for (size_t n : kLengths) {
+      for (size_t block : {size_t{7}, size_t{64}, size_t{256}}) {
+        std::vector<float> x = Hard(n, n * 7 + block);
+        std::vector<uint32_t> noise(n);
+        RngStream rng(n, RngPurpose::kTest, 2, 0);
+        for (auto& w : noise) w = rng.NextU32();
+        for (size_t i = 0; i < n; i += 5) noise[i] = i % 2 ? 0xFFFFFFFFu : 0u;  // extremes
+        size_t nb = CeilDiv(n, block);
+        std::vector<uint8_t> s1(4 * nb), s2(4 * nb);
+        std::vector<int8_t> q1(n), q2(n);
+        ref.sr_quant_blocks(x.data(), n, block, 127, noise.data(), s1.data(), q1.data());
+        k->sr_quant_blocks(x.data(), n, block, 127, noise.data(), s2.data(), q2.data());
+        ASSERT_EQ(s1, s2) << k->name;
+        ASSERT_EQ(q1, q2) << k->name << " n=" << n << " block=" << block;
+      }
+    }
+  }
+}
+
 TEST(KernelsTest, DequantMatchesScalarInEveryMode) {
   const Kernels& ref = ScalarKernels();
   for (const Kernels* k : FastTables()) {

@@ -7,9 +7,11 @@
 #include <bit>
 #include <cfloat>
 #include <cmath>
+#include <vector>
 
 #include "codec/bits.h"
 #include "codec/codec_util.h"
+#include "codec/noise.h"
 #include "codec/stages.h"
 
 namespace tern::codec {
@@ -33,7 +35,9 @@ class QsgdCodec final : public Codec {
     TERN_RETURN_IF_ERROR(CheckEncodeBuffer(out.size(), need));
     const size_t nb = CeilDiv(n, block_);
     BitWriter w(out.data() + 4 * nb, need - 4 * nb);
-    RngStream rng = PeerNoise(ctx, RngPurpose::kQsgd);
+    const NoiseWords noise = NoiseWords::PeerNoise(ctx, RngPurpose::kQsgd);
+    thread_local std::vector<uint32_t> words;
+    words.resize(std::min(n, block_));
     const float fs = static_cast<float>(s_);
     for (size_t s = 0, b = 0; s < n; s += block_, ++b) {
       const size_t len = std::min(block_, n - s);
@@ -41,8 +45,9 @@ class QsgdCodec final : public Codec {
       const bool zero = !(norm >= FLT_MIN) || std::isinf(norm);
       StoreF32(out.data() + 4 * b, zero ? 0.0f : norm);
       const float inv = zero ? 0.0f : fs / norm;
+      noise.Fill(ctx.offset + s, len, words.data());
       for (size_t i = s; i < s + len; ++i) {
-        float level = std::floor(std::fabs(in[i]) * inv + U01(rng.NextU32()));
+        float level = std::floor(std::fabs(in[i]) * inv + U01(words[i - s]));
         level = level < fs ? level : fs;  // NaN -> s
         const int l = static_cast<int>(level);
         w.Put(static_cast<uint64_t>(std::signbit(in[i]) ? s_ - l : s_ + l), width_);

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <vector>
 
 #include "codec/codec_util.h"
+#include "codec/noise.h"
 #include "codec/stages.h"
 
 namespace tern::codec {
@@ -32,12 +34,16 @@ class TernGradCodec final : public Codec {
     const bool zero = !(s >= FLT_MIN) || std::isinf(s);
     StoreF32(out.data(), zero ? 0.0f : s);
     uint8_t* trits = out.data() + 4;
-    RngStream rng = PeerNoise(ctx, RngPurpose::kTernGrad);
+    const NoiseWords noise = NoiseWords::PeerNoise(ctx, RngPurpose::kTernGrad);
+    constexpr size_t kTile = 5 * 1024;  // whole bytes of trits
+    thread_local std::vector<uint32_t> words;
+    words.resize(std::min(n, kTile));
     for (size_t j = 0; j < CeilDiv(n, 5); ++j) {
+      if (5 * j % kTile == 0) noise.Fill(ctx.offset + 5 * j, std::min(kTile, n - 5 * j), words.data());
       unsigned byte = 0, pow3 = 1;
       for (size_t i = 5 * j; i < std::min(n, 5 * j + 5); ++i, pow3 *= 3) {
         const float a = std::min(std::fabs(in[i]), c);
-        const bool keep = !zero && U01(rng.NextU32()) < a / s;
+        const bool keep = !zero && U01(words[i % kTile]) < a / s;
         const unsigned t = keep ? (std::signbit(in[i]) ? 0 : 2) : 1;
         byte += t * pow3;
       }
