@@ -1,0 +1,149 @@
+#include "train/run_config.h"
+
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "train/partition.h"
+
+namespace tern::train {
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
+    RunConfig, model, mlp_hidden, data_dir, max_train, non_iid, workers, steps, batch, lr,
+    weight_decay, warmup, cosine, seed, threads, strategy, codec, inner_steps, strategy_params,
+    timeout_ms, eval_every, eval_samples, final_eval_samples, link_rate_mbit, link_delay_ms, chaos,
+    chaos_at)
+
+namespace {
+
+// Whether the strategy has option `key`: its default canonical config spells
+// out every key it has ("diloco:h=500,codec=,outer=nesterov,..."), and the
+// defaults hold no codec parameters that could be mistaken for keys.
+bool HasKey(const std::string& strategy, const std::string& key) {
+  Result<StrategyConfig> def = ParseStrategyConfig(strategy);
+  if (!def.ok()) return false;
+  const std::string text = CanonicalConfig(*def);
+  return text.find(":" + key + "=") != std::string::npos ||
+         text.find("," + key + "=") != std::string::npos;
+}
+
+Status Range(bool ok, const char* flag, const char* what) {
+  return ok ? OkStatus() : InvalidArgumentError(std::string(flag) + " must be " + what);
+}
+
+}  // namespace
+
+Status ValidateRunConfig(const RunConfig& c) {
+  if (c.model != "cnn" && c.model != "mlp") {
+    return InvalidArgumentError("--model must be cnn or mlp, not '" + c.model + "'");
+  }
+  TERN_RETURN_IF_ERROR(Range(c.mlp_hidden >= 1 && c.mlp_hidden <= 65536, "--mlp-hidden", "1..65536"));
+  TERN_RETURN_IF_ERROR(Range(c.non_iid == 0 || (c.non_iid >= kMinDirichletAlpha &&
+                                                c.non_iid <= kMaxDirichletAlpha),
+                             "--non-iid", "0 (IID) or a Dirichlet alpha in [0.001, 10000]"));
+  TERN_RETURN_IF_ERROR(Range(c.workers >= 1 && c.workers <= 64, "--workers", "in 1..64"));
+  TERN_RETURN_IF_ERROR(Range(c.steps >= 1 && c.steps <= 10'000'000, "--steps", ">= 1"));
+  TERN_RETURN_IF_ERROR(Range(c.batch >= 1 && c.batch <= 65536, "--batch", "in 1..65536"));
+  TERN_RETURN_IF_ERROR(Range(std::isfinite(c.lr) && c.lr > 0, "--lr", "> 0"));
+  TERN_RETURN_IF_ERROR(
+      Range(std::isfinite(c.weight_decay) && c.weight_decay >= 0, "--weight-decay", ">= 0"));
+  TERN_RETURN_IF_ERROR(Range(c.warmup >= 0 && c.warmup < c.steps, "--warmup", "in [0, steps)"));
+  TERN_RETURN_IF_ERROR(Range(c.threads >= 1 && c.threads <= 256, "--threads", "in 1..256"));
+  TERN_RETURN_IF_ERROR(Range(c.inner_steps >= 0, "--inner-steps", ">= 1"));
+  TERN_RETURN_IF_ERROR(Range(c.timeout_ms >= 100, "--timeout-ms", ">= 100"));
+  TERN_RETURN_IF_ERROR(Range(c.eval_every >= 0, "--eval-every", ">= 0"));
+  TERN_RETURN_IF_ERROR(Range(c.eval_samples != 0, "--eval-samples", "nonzero (negative: all)"));
+  TERN_RETURN_IF_ERROR(
+      Range(c.final_eval_samples != 0, "--final-eval-samples", "nonzero (negative: all)"));
+  TERN_RETURN_IF_ERROR(Range(std::isfinite(c.link_rate_mbit) && c.link_rate_mbit >= 0,
+                             "--link-rate-mbit", ">= 0"));
+  TERN_RETURN_IF_ERROR(Range(std::isfinite(c.link_delay_ms) && c.link_delay_ms >= 0 &&
+                                 c.link_delay_ms <= 10000,
+                             "--link-delay-ms", "in [0, 10000]"));
+  TERN_RETURN_IF_ERROR(Range(!c.chaos || c.workers >= 2, "--chaos", "used with >= 2 workers"));
+  TERN_RETURN_IF_ERROR(Range(c.chaos_at > 0 && c.chaos_at < 1, "--chaos-at", "in (0, 1)"));
+  return StrategyParamsFor(c).status();
+}
+
+Result<StrategyParams> StrategyParamsFor(const RunConfig& c) {
+  TERN_RETURN_IF_ERROR(ParseStrategyConfig(c.strategy).status());
+  StrategyParams p;
+  if (HasKey(c.strategy, "h")) {
+    const int def = c.strategy == "streaming-diloco" ? kDefaultStreamingInnerSteps
+                                                     : kDefaultInnerSteps;
+    p["h"] = std::to_string(c.inner_steps > 0 ? c.inner_steps : def);
+  }
+  if (HasKey(c.strategy, "codec")) {
+    if (!c.codec.empty()) {
+      p["codec"] = c.codec == "fp32" ? "" : c.codec;
+    } else if (c.strategy == "diloco" || c.strategy == "async-diloco") {
+      p["codec"] = "int8";
+    }
+  }
+  p["seed"] = std::to_string(c.seed);
+  p["timeout_ms"] = std::to_string(c.timeout_ms);
+  for (const auto& [k, v] : c.strategy_params) {
+    if (HasKey(c.strategy, k)) p[k] = v;
+  }
+  TERN_RETURN_IF_ERROR(ParseStrategyConfig(c.strategy, p).status());
+  return p;
+}
+
+std::string DescribeStrategy(const RunConfig& c) {
+  Result<StrategyParams> p = StrategyParamsFor(c);
+  std::string out = c.strategy;
+  if (!p.ok()) return out;
+  auto h = p->find("h");
+  if (h != p->end()) out += " h=" + h->second;
+  auto codec = p->find("codec");
+  if (codec != p->end()) out += " codec=" + (codec->second.empty() ? "fp32" : codec->second);
+  else if (HasKey(c.strategy, "codec")) {
+    out += " codec=" + std::string(c.strategy == "streaming-diloco" ? "fp4" : "fp32");
+  }
+  for (const auto& [k, v] : *p) {
+    if (k != "h" && k != "codec" && k != "seed" && k != "timeout_ms") out += " " + k + "=" + v;
+  }
+  return out;
+}
+
+std::string RunConfigToJson(const RunConfig& c) { return nlohmann::json(c).dump(); }
+
+Result<RunConfig> RunConfigFromJson(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return InvalidArgumentError("run config is not a JSON object");
+  }
+  const nlohmann::json known = nlohmann::json(RunConfig{});
+  for (const auto& [key, value] : j.items()) {
+    if (!known.contains(key)) return InvalidArgumentError("unknown run config key '" + key + "'");
+    if (known[key].type() != value.type() && !(known[key].is_number() && value.is_number())) {
+      return InvalidArgumentError("run config key '" + key + "' has the wrong type");
+    }
+  }
+  try {  // nlohmann's conversions throw; keep that inside this function
+    return j.get<RunConfig>();
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgumentError(std::string("run config: ") + e.what());
+  }
+}
+
+Result<std::vector<std::string>> ParseStrategyList(const std::string& text) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  std::stringstream ss(text);
+  std::string name;
+  while (std::getline(ss, name, ',')) {
+    if (name.empty()) return InvalidArgumentError("--compare: empty strategy name in '" + text + "'");
+    TERN_RETURN_IF_ERROR(ParseStrategyConfig(name).status());
+    if (!seen.insert(name).second) {
+      return InvalidArgumentError("--compare: '" + name + "' is listed twice");
+    }
+    out.push_back(name);
+  }
+  if (out.empty()) return InvalidArgumentError("--compare needs at least one strategy");
+  return out;
+}
+
+}  // namespace tern::train
