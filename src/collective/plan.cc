@@ -21,7 +21,8 @@ Plan MakePlan(const std::vector<size_t>& counts, size_t elem, size_t chunk_bytes
     begin += c;
     largest = std::max(largest, c);
   }
-  const size_t per_chunk = std::max<size_t>(1, chunk_bytes / elem);
+  const size_t target = std::max(kMinChunkBytes, largest * elem / kPipelineChunks);
+  const size_t per_chunk = std::max<size_t>(1, std::min(chunk_bytes, target) / elem);
   p.chunks = static_cast<int>(std::max<size_t>(1, (largest + per_chunk - 1) / per_chunk));
   return p;
 }

@@ -31,7 +31,11 @@ struct Plan {
 };
 
 // Segments of sizes `counts` (laid out back to back), chunked so that no
-// chunk exceeds chunk_bytes (at least one chunk per segment).
+// chunk exceeds chunk_bytes, and mid-sized segments still get about
+// kPipelineChunks chunks (of at least kMinChunkBytes) so the pipeline has
+// something to overlap.
+inline constexpr size_t kMinChunkBytes = 32 << 10;
+inline constexpr size_t kPipelineChunks = 8;
 Plan MakePlan(const std::vector<size_t>& counts, size_t elem, size_t chunk_bytes);
 // numel elements split evenly over n ranks (SegmentOf).
 Plan EvenPlan(size_t numel, int n, size_t elem, size_t chunk_bytes);
