@@ -118,8 +118,12 @@ Status PowerSgd::AllReduce(Communicator& comm, uint64_t tensor_id, TensorView te
   }
   std::vector<float> p(n * r);
   MatMul(mat.data(), q.data(), p.data(), n, m, r);
+  // Both all-reduces count toward the caller's stats.
+  OpStats p_stats, q_stats;
+  plain.stats = &q_stats;
   AllReduceOptions sum = options;
   sum.op = ReduceOp::kSum;
+  sum.stats = &p_stats;
   TERN_RETURN_IF_ERROR(comm.AllReduce(TensorView(p.data(), DType::kF32, Shape({static_cast<int64_t>(n),
                                                                                static_cast<int64_t>(r)})),
                                       sum));
@@ -127,6 +131,12 @@ Status PowerSgd::AllReduce(Communicator& comm, uint64_t tensor_id, TensorView te
   MatTMul(mat.data(), p.data(), q.data(), n, m, r);
   TERN_RETURN_IF_ERROR(comm.AllReduce(
       TensorView(q.data(), DType::kF32, Shape({static_cast<int64_t>(m), static_cast<int64_t>(r)})), plain));
+  if (options.stats != nullptr) {
+    *options.stats = q_stats;
+    options.stats->bytes_sent += p_stats.bytes_sent;
+    options.stats->bytes_received += p_stats.bytes_received;
+    options.stats->seconds += p_stats.seconds;
+  }
   // Success: commit. result = P Q^T; error = M - result.
   float* out = tensor.f32().data();
   if (options_.error_feedback) st.error.resize(numel);
