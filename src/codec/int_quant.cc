@@ -93,7 +93,7 @@ class IntCodec final : public Codec {
   void Quantize(const float* x, size_t n, const CodecContext& ctx, uint8_t* scales, int8_t* q,
                 size_t first) const {
     if (!stochastic_) {
-      BestKernels().quant_blocks(x, n, block_, qmax_, scales, q);
+      BestKernels().quant_blocks(x, n, block_, qmax_, nullptr, scales, q);
       return;
     }
     // floor(v + u), u from element (offset + i)'s peer-noise word, drawn a
@@ -105,8 +105,8 @@ class IntCodec final : public Codec {
     for (size_t s = 0; s < n; s += tile) {
       const size_t len = std::min(tile, n - s);
       noise.Fill(ctx.offset + first + s, len, words.data());
-      BestKernels().sr_quant_blocks(x + s, len, block_, qmax_, words.data(),
-                                    scales + 4 * (s / block_), q + s);
+      BestKernels().quant_blocks(x + s, len, block_, qmax_, words.data(),
+                                 scales + 4 * (s / block_), q + s);
     }
   }
 

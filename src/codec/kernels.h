@@ -23,15 +23,11 @@ struct Kernels {
   // int8, 7 for int4), blocks of `block` values (the last may be shorter).
   // Per block: m = max|x| (NaN ignored); if m < FLT_MIN the block is zero
   // (scale 0); else scale = m / qmax, v = x * (qmax / m) clamped to
-  // [-qmax, qmax] (NaN -> qmax), q = round-half-even(v).
-  // Writes n/block (rounded up) fp32 scales and n codes.
-  void (*quant_blocks)(const float* x, size_t n, size_t block, int qmax, uint8_t* scales,
-                       int8_t* q);
-
-  // As quant_blocks with stochastic rounding: q = min(floor(v + u), qmax)
-  // with u = (noise[i] >> 8) * 2^-24.
-  void (*sr_quant_blocks)(const float* x, size_t n, size_t block, int qmax,
-                          const uint32_t* noise, uint8_t* scales, int8_t* q);
+  // [-qmax, qmax] (NaN -> qmax), and q = round-half-even(v) when noise is
+  // null, else q = min(floor(v + u), qmax) with u = (noise[i] >> 8) * 2^-24
+  // (stochastic rounding). Writes n/block (rounded up) fp32 scales and n codes.
+  void (*quant_blocks)(const float* x, size_t n, size_t block, int qmax, const uint32_t* noise,
+                       uint8_t* scales, int8_t* q);
 
   // out[i] (op)= q[i] * scale[i / block]; `mode` as Codec::DecodeMode.
   void (*dequant_int8)(const uint8_t* scales, const int8_t* q, size_t n, size_t block,

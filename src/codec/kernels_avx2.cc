@@ -38,40 +38,15 @@ TERN_AVX2 float MaxAbs256(const float* x, size_t n) {
   return tail > m ? tail : m;
 }
 
-TERN_AVX2 void QuantBlocks(const float* x, size_t n, size_t block, int qmax, uint8_t* scales,
-                           int8_t* q) {
-  const float fq = static_cast<float>(qmax);
-  const __m256 vq = _mm256_set1_ps(fq), vnq = _mm256_set1_ps(-fq);
-  for (size_t s = 0, b = 0; s < n; s += block, ++b) {
-    size_t len = n - s < block ? n - s : block;
-    float m = MaxAbs256(x + s, len);
-    if (!(m >= FLT_MIN)) {
-      StoreF32(scales + 4 * b, 0.0f);
-      std::memset(q + s, 0, len);
-      continue;
-    }
-    StoreF32(scales + 4 * b, m / fq);
-    const float inv = fq / m;
-    const __m256 vinv = _mm256_set1_ps(inv);
-    size_t i = 0;
-    for (; i + 16 <= len; i += 16) {
-      __m256 a = _mm256_mul_ps(_mm256_loadu_ps(x + s + i), vinv);
-      __m256 c = _mm256_mul_ps(_mm256_loadu_ps(x + s + i + 8), vinv);
-      a = _mm256_max_ps(_mm256_min_ps(a, vq), vnq);
-      c = _mm256_max_ps(_mm256_min_ps(c, vq), vnq);
-      __m256i ia = _mm256_cvtps_epi32(_mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-      __m256i ic = _mm256_cvtps_epi32(_mm256_round_ps(c, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-      __m256i w = _mm256_packs_epi32(ia, ic);           // 16-bit, lanes interleaved by 128
-      w = _mm256_permute4x64_epi64(w, 0xD8);             // back in order
-      __m128i bytes = _mm_packs_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + s + i), bytes);
-    }
-    for (; i < len; ++i) q[s + i] = QuantOne(x[s + i], inv, fq);
-  }
+// 8 rounded values to 8 int8 codes.
+TERN_AVX2 inline void Store8(__m256 r, int8_t* q) {
+  __m256i qi = _mm256_cvtps_epi32(r);  // r is integral already
+  __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(qi), _mm256_extracti128_si256(qi, 1));
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(q), _mm_packs_epi16(w16, w16));
 }
 
-TERN_AVX2 void SrQuantBlocks(const float* x, size_t n, size_t block, int qmax,
-                             const uint32_t* noise, uint8_t* scales, int8_t* q) {
+TERN_AVX2 void QuantBlocks(const float* x, size_t n, size_t block, int qmax,
+                           const uint32_t* noise, uint8_t* scales, int8_t* q) {
   const float fq = static_cast<float>(qmax);
   const __m256 vq = _mm256_set1_ps(fq), vnq = _mm256_set1_ps(-fq);
   const __m256 ulp = _mm256_set1_ps(1.0f / 16777216.0f);
@@ -90,15 +65,20 @@ TERN_AVX2 void SrQuantBlocks(const float* x, size_t n, size_t block, int qmax,
     for (; i + 8 <= len; i += 8) {
       __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + s + i), vinv);
       v = _mm256_max_ps(_mm256_min_ps(v, vq), vnq);
-      __m256i w = _mm256_srli_epi32(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(noise + s + i)), 8);
-      __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(w), ulp);
-      __m256 r = _mm256_round_ps(_mm256_add_ps(v, u), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-      __m256i qi = _mm256_cvtps_epi32(_mm256_min_ps(r, vq));
-      __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(qi), _mm256_extracti128_si256(qi, 1));
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(q + s + i), _mm_packs_epi16(w16, w16));
+      if (noise == nullptr) {
+        Store8(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), q + s + i);
+      } else {
+        __m256i w = _mm256_srli_epi32(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(noise + s + i)), 8);
+        __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(w), ulp);
+        __m256 r = _mm256_round_ps(_mm256_add_ps(v, u), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+        Store8(_mm256_min_ps(r, vq), q + s + i);
+      }
     }
-    for (; i < len; ++i) q[s + i] = kernel_detail::StochasticOne(x[s + i], inv, fq, noise[s + i]);
+    for (; i < len; ++i) {
+      q[s + i] = noise ? kernel_detail::StochasticOne(x[s + i], inv, fq, noise[s + i])
+                       : QuantOne(x[s + i], inv, fq);
+    }
   }
 }
 
@@ -279,8 +259,8 @@ TERN_AVX2 void NibbleLut(const uint8_t* packed, size_t first, size_t n, const fl
 const Kernels* Avx2Kernels() {
   const CpuFeatures& f = Cpu();
   if (!(f.avx2 && f.bmi2)) return nullptr;
-  static const Kernels k = {"avx2", QuantBlocks, SrQuantBlocks, DequantInt8, SignPack,
-                            SelectAbsGe, Fp4Codes, ToBf16,        NibbleLut};
+  static const Kernels k = {"avx2",      QuantBlocks, DequantInt8, SignPack,
+                            SelectAbsGe, Fp4Codes,    ToBf16,      NibbleLut};
   return &k;
 }
 

@@ -48,36 +48,8 @@ TERN_AVX512 float MaxAbs512(const float* x, size_t n) {
   return _mm512_reduce_max_ps(m0);
 }
 
-TERN_AVX512 void QuantBlocks(const float* x, size_t n, size_t block, int qmax, uint8_t* scales,
-                             int8_t* q) {
-  const float fq = static_cast<float>(qmax);
-  const __m512 vq = _mm512_set1_ps(fq), vnq = _mm512_set1_ps(-fq);
-  for (size_t s = 0, b = 0; s < n; s += block, ++b) {
-    size_t len = n - s < block ? n - s : block;
-    float m = MaxAbs512(x + s, len);
-    if (!(m >= FLT_MIN)) {
-      StoreF32(scales + 4 * b, 0.0f);
-      std::memset(q + s, 0, len);
-      continue;
-    }
-    StoreF32(scales + 4 * b, m / fq);
-    const __m512 vinv = _mm512_set1_ps(fq / m);
-    for (size_t i = 0; i < len; i += 16) {
-      __mmask16 k = TailMask(len - i);
-      __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + s + i), vinv);
-      v = _mm512_max_ps(_mm512_min_ps(v, vq), vnq);
-      __m512i qi = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      if (k == 0xFFFF) {
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(q + s + i), _mm512_cvtepi32_epi8(qi));
-      } else {
-        _mm512_mask_cvtepi32_storeu_epi8(q + s + i, k, qi);
-      }
-    }
-  }
-}
-
-TERN_AVX512 void SrQuantBlocks(const float* x, size_t n, size_t block, int qmax,
-                               const uint32_t* noise, uint8_t* scales, int8_t* q) {
+TERN_AVX512 void QuantBlocks(const float* x, size_t n, size_t block, int qmax,
+                             const uint32_t* noise, uint8_t* scales, int8_t* q) {
   const float fq = static_cast<float>(qmax);
   const __m512 vq = _mm512_set1_ps(fq), vnq = _mm512_set1_ps(-fq);
   const __m512 ulp = _mm512_set1_ps(1.0f / 16777216.0f);
@@ -95,10 +67,15 @@ TERN_AVX512 void SrQuantBlocks(const float* x, size_t n, size_t block, int qmax,
       __mmask16 k = TailMask(len - i);
       __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + s + i), vinv);
       v = _mm512_max_ps(_mm512_min_ps(v, vq), vnq);
-      __m512i w = _mm512_srli_epi32(_mm512_maskz_loadu_epi32(k, noise + s + i), 8);
-      __m512 u = _mm512_mul_ps(_mm512_cvtepi32_ps(w), ulp);
-      __m512 r = _mm512_roundscale_ps(_mm512_add_ps(v, u), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-      __m512i qi = _mm512_cvtps_epi32(_mm512_min_ps(r, vq));
+      __m512i qi;
+      if (noise == nullptr) {
+        qi = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      } else {
+        __m512i w = _mm512_srli_epi32(_mm512_maskz_loadu_epi32(k, noise + s + i), 8);
+        __m512 u = _mm512_mul_ps(_mm512_cvtepi32_ps(w), ulp);
+        __m512 r = _mm512_roundscale_ps(_mm512_add_ps(v, u), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+        qi = _mm512_cvtps_epi32(_mm512_min_ps(r, vq));
+      }
       if (k == 0xFFFF) {
         _mm_storeu_si128(reinterpret_cast<__m128i*>(q + s + i), _mm512_cvtepi32_epi8(qi));
       } else {
@@ -287,8 +264,8 @@ TERN_AVX512 void NibbleLut(const uint8_t* packed, size_t first, size_t n, const 
 const Kernels* Avx512Kernels() {
   const CpuFeatures& f = Cpu();
   if (!(f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.bmi2)) return nullptr;
-  static const Kernels k = {"avx512", QuantBlocks, SrQuantBlocks, DequantInt8, SignPack,
-                            SelectAbsGe, Fp4Codes, ToBf16,        NibbleLut};
+  static const Kernels k = {"avx512",    QuantBlocks, DequantInt8, SignPack,
+                            SelectAbsGe, Fp4Codes,    ToBf16,      NibbleLut};
   return &k;
 }
 

@@ -35,7 +35,8 @@ using kernel_detail::Pow2;
 using kernel_detail::QuantOne;
 using kernel_detail::StochasticOne;
 
-void QuantBlocks(const float* x, size_t n, size_t block, int qmax, uint8_t* scales, int8_t* q) {
+void QuantBlocks(const float* x, size_t n, size_t block, int qmax, const uint32_t* noise,
+                 uint8_t* scales, int8_t* q) {
   const float fq = static_cast<float>(qmax);
   for (size_t s = 0, b = 0; s < n; s += block, ++b) {
     size_t len = n - s < block ? n - s : block;
@@ -47,24 +48,9 @@ void QuantBlocks(const float* x, size_t n, size_t block, int qmax, uint8_t* scal
     }
     StoreF32(scales + 4 * b, m / fq);
     const float inv = fq / m;
-    for (size_t i = s; i < s + len; ++i) q[i] = QuantOne(x[i], inv, fq);
-  }
-}
-
-void SrQuantBlocks(const float* x, size_t n, size_t block, int qmax, const uint32_t* noise,
-                   uint8_t* scales, int8_t* q) {
-  const float fq = static_cast<float>(qmax);
-  for (size_t s = 0, b = 0; s < n; s += block, ++b) {
-    size_t len = n - s < block ? n - s : block;
-    float m = MaxAbs(x + s, len);
-    if (!(m >= FLT_MIN)) {
-      StoreF32(scales + 4 * b, 0.0f);
-      std::memset(q + s, 0, len);
-      continue;
+    for (size_t i = s; i < s + len; ++i) {
+      q[i] = noise ? StochasticOne(x[i], inv, fq, noise[i]) : QuantOne(x[i], inv, fq);
     }
-    StoreF32(scales + 4 * b, m / fq);
-    const float inv = fq / m;
-    for (size_t i = s; i < s + len; ++i) q[i] = StochasticOne(x[i], inv, fq, noise[i]);
   }
 }
 
@@ -144,8 +130,8 @@ void NibbleLut(const uint8_t* packed, size_t first, size_t n, const float* lut, 
 }  // namespace
 
 const Kernels& ScalarKernels() {
-  static const Kernels k = {"scalar", QuantBlocks, SrQuantBlocks, DequantInt8, SignPack,
-                            SelectAbsGe, Fp4Codes, ToBf16,        NibbleLut};
+  static const Kernels k = {"scalar",    QuantBlocks, DequantInt8, SignPack,
+                            SelectAbsGe, Fp4Codes,    ToBf16,      NibbleLut};
   return k;
 }
 

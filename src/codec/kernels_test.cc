@@ -53,8 +53,8 @@ TEST(KernelsTest, QuantBlocksMatchesScalar) {
           size_t nb = CeilDiv(n, block);
           std::vector<uint8_t> s1(4 * nb + 1), s2(4 * nb + 1);
           std::vector<int8_t> q1(n + 1), q2(n + 1);
-          ref.quant_blocks(x.data(), n, block, qmax, s1.data(), q1.data());
-          k->quant_blocks(x.data(), n, block, qmax, s2.data(), q2.data());
+          ref.quant_blocks(x.data(), n, block, qmax, nullptr, s1.data(), q1.data());
+          k->quant_blocks(x.data(), n, block, qmax, nullptr, s2.data(), q2.data());
           ASSERT_EQ(s1, s2) << k->name << " n=" << n << " block=" << block;
           ASSERT_EQ(q1, q2) << k->name << " n=" << n << " block=" << block << " qmax=" << qmax;
         }
@@ -76,8 +76,8 @@ TEST(KernelsTest, StochasticQuantBlocksMatchesScalar) {
         size_t nb = CeilDiv(n, block);
         std::vector<uint8_t> s1(4 * nb), s2(4 * nb);
         std::vector<int8_t> q1(n), q2(n);
-        ref.sr_quant_blocks(x.data(), n, block, 127, noise.data(), s1.data(), q1.data());
-        k->sr_quant_blocks(x.data(), n, block, 127, noise.data(), s2.data(), q2.data());
+        ref.quant_blocks(x.data(), n, block, 127, noise.data(), s1.data(), q1.data());
+        k->quant_blocks(x.data(), n, block, 127, noise.data(), s2.data(), q2.data());
         ASSERT_EQ(s1, s2) << k->name;
         ASSERT_EQ(q1, q2) << k->name << " n=" << n << " block=" << block;
       }
@@ -93,7 +93,7 @@ TEST(KernelsTest, DequantMatchesScalarInEveryMode) {
       std::vector<float> x = Hard(n, n + 5);
       std::vector<uint8_t> scales(4 * nb);
       std::vector<int8_t> q(n);
-      ref.quant_blocks(x.data(), n, block, 127, scales.data(), q.data());
+      ref.quant_blocks(x.data(), n, block, 127, nullptr, scales.data(), q.data());
       for (Mode mode : {Mode::kStore, Mode::kAdd, Mode::kSubtract}) {
         std::vector<float> o1 = testing::Gaussian(n, 77), o2 = o1;
         ref.dequant_int8(scales.data(), q.data(), n, block, o1.data(), mode);
