@@ -1,5 +1,9 @@
 #include "collective/reduce.h"
 
+#include <algorithm>
+
+#include <emmintrin.h>
+
 #include <cstdint>
 #include <cstring>
 
@@ -70,15 +74,41 @@ void Combine(DType dtype, ReduceOp op, void* dst, const void* lo, const void* hi
   }
 }
 
+void StreamCopy(void* dst, const void* src, size_t bytes) {
+  auto* d = static_cast<uint8_t*>(dst);
+  const auto* s = static_cast<const uint8_t*>(src);
+  // Non-temporal stores: the saved copy is read only if the collective
+  // fails, so it should neither pollute the cache nor cost a read for
+  // ownership of every line it writes.
+  const size_t head = std::min(bytes, (16 - reinterpret_cast<uintptr_t>(d) % 16) % 16);
+  std::memcpy(d, s, head);
+  size_t i = head;
+  for (; i + 64 <= bytes; i += 64) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + 16));
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + 32));
+    const __m128i e = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + 48));
+    _mm_stream_si128(reinterpret_cast<__m128i*>(d + i), a);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(d + i + 16), b);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(d + i + 32), c);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(d + i + 48), e);
+  }
+  std::memcpy(d + i, s + i, bytes - i);
+  _mm_sfence();
+}
+
 void CombineAndSave(DType dtype, ReduceOp op, void* dst, const void* a, const void* b, void* save,
                     size_t count) {
   const size_t elem = DTypeSize(dtype), block = (16 << 10) / elem;
   for (size_t i = 0; i < count; i += block) {
     const size_t m = count - i < block ? count - i : block;
-    auto* s = static_cast<uint8_t*>(save) + i * elem;
-    std::memcpy(s, static_cast<const uint8_t*>(b) + i * elem, m * elem);
+    auto* sv = static_cast<uint8_t*>(save) + i * elem;
+    const auto* bb = static_cast<const uint8_t*>(b) + i * elem;
+    // Save first (b may alias dst), then combine from the block, which is
+    // still in L1.
+    StreamCopy(sv, bb, m * elem);
     Combine(dtype, op, static_cast<uint8_t*>(dst) + i * elem,
-            static_cast<const uint8_t*>(a) + i * elem, s, m);
+            static_cast<const uint8_t*>(a) + i * elem, dst == b ? sv : bb, m);
   }
 }
 

@@ -27,6 +27,9 @@ void Combine(DType dtype, ReduceOp op, void* dst, const void* lo, const void* hi
 void CombineAndSave(DType dtype, ReduceOp op, void* dst, const void* a, const void* b, void* save,
                     size_t count);
 
+// memcpy with non-temporal stores, for copies that are rarely read back.
+void StreamCopy(void* dst, const void* src, size_t bytes);
+
 // data[i] = data[i] / n, computed in fp32 and rounded once.
 void DivideBy(DType dtype, void* data, size_t count, int n);
 

@@ -21,8 +21,8 @@ class Ring : public Engine::Handler {
       // overwrites it: save it now.
       dirty_.assign(static_cast<size_t>(n_ * chunks), 0);
       const Segment seg = plan_.segments[static_cast<size_t>(Mod(r_ - 1))];
-      std::memcpy(a_.backup + seg.begin * plan_.elem, a_.input + seg.begin * plan_.elem,
-                  seg.count * plan_.elem);
+      StreamCopy(a_.backup + seg.begin * plan_.elem, a_.input + seg.begin * plan_.elem,
+                 seg.count * plan_.elem);
     }
     const int phases = (a_.reduce_scatter ? 1 : 0) + (a_.all_gather ? 1 : 0);
     for (int s = 0; s < k_; ++s) e_.Expect(left_, s, phases * steps * FramesOnStream(chunks, k_, s));
