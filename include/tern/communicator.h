@@ -130,7 +130,9 @@ struct CommunicatorOptions {
   // TCP data streams per peer link; large transfers are striped over them
   // to fill long fat pipes. 1..16.
   int streams = 2;
-  // Pipeline chunk of ring algorithms: each chunk is one frame.
+  // Largest pipeline chunk (one frame). Buffers are cut so that each
+  // rank's segment has about 8 chunks of at least 32 KiB, at most this.
+  // 4 KiB..64 MiB; must be equal on all ranks.
   size_t chunk_bytes = size_t{512} << 10;
   // kAuto picks the latency algorithm below this many bytes per rank.
   size_t small_bytes = size_t{64} << 10;
@@ -257,7 +259,11 @@ class TERN_EXPORT Communicator {
 // per tensor id and committed only when both all-reduces succeed. The first
 // Q is drawn from Philox (seed, kPowerSgdInit, tensor_id), identical on all
 // ranks. Tensors where (n + m) * rank * min_compression_rate >= n * m, and
-// 1-D tensors, use a plain all-reduce (avg).
+// 1-D tensors, use a plain all-reduce (avg). The result is always the
+// average (options.op is ignored; timeout, tag and stats apply, stats
+// summing both all-reduces). Gram-Schmidt zeroes a column that is
+// numerically dependent on earlier ones rather than normalising rounding
+// noise (so rank-deficient inputs stay exact).
 //
 // Thread-compatible: one caller at a time.
 struct PowerSgdOptions {
