@@ -130,6 +130,11 @@ struct MasterWorldOptions {
 struct MasterOptions {
   // "host:port" to listen on; port 0 picks a free one (see Master::address).
   std::string listen_address = "127.0.0.1:0";
+  // A socket already bound and listening (inherited from a launcher that
+  // keeps it across master restarts, so the address never changes and
+  // peers reconnect into its backlog); the master takes ownership and
+  // ignores listen_address. -1: bind listen_address.
+  int listen_fd = -1;
   // The run this master serves; peers of another run are refused. With a
   // state dir that already holds a run, must match it (or be 0 = adopt it).
   uint64_t run_id = 1;
@@ -151,10 +156,15 @@ struct MasterOptions {
   // join (so N ranks started together begin in one revision). Later
   // revisions admit any number.
   int min_peers = 1;
-  // After a restart, how long to wait for the members of the last known
-  // revision to re-register before forming a new revision without the
-  // missing ones. 0 means heartbeat_timeout.
+  // A master cannot tell a restart without --state-dir from the start of a
+  // new run, so by default it first waits this long for members of an
+  // earlier revision to re-register (they bring the revision, member list
+  // and highest peer id) before forming revisions from new peers. With a
+  // state dir it waits only if the state file held a revision. 0 means
+  // heartbeat_timeout. `fresh_run` skips the wait when the caller knows no
+  // earlier master existed (local runs: StartLocal sets it).
   std::chrono::milliseconds recovery_window{0};
+  bool fresh_run = false;
   // Refuse more than this many concurrent peers (registered or pending).
   int max_peers = 1024;
 };

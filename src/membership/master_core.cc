@@ -353,7 +353,9 @@ void MasterCore::OnClosed(uint64_t conn, int64_t, Outbox* out) {
 void MasterCore::OnTick(int64_t now, Outbox* out) {
   std::vector<std::pair<uint64_t, std::string>> drops;
   for (auto& [id, p] : peers_) {
-    if (p.conn != 0 && now - p.last_seen_ms > options_.heartbeat_timeout_ms) {
+    if (p.conn == 0 && !recovering_) {
+      drops.emplace_back(id, "did not re-register after a master restart");
+    } else if (p.conn != 0 && now - p.last_seen_ms > options_.heartbeat_timeout_ms) {
       drops.emplace_back(id, "no heartbeat for " + std::to_string(now - p.last_seen_ms) + " ms");
     } else if (p.ping_seq != 0 && now >= p.ping_deadline_ms) {
       drops.emplace_back(id, "did not answer a ping after a failure report");

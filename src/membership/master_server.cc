@@ -39,6 +39,13 @@ membership::MasterCoreOptions CoreOptions(const MasterOptions& o, bool restarted
   return c;
 }
 
+// Whether this start may follow an earlier master of the run (then members
+// get a recovery window to re-register).
+bool Restarted(const MasterOptions& o, const std::optional<membership::proto::MasterState>& loaded) {
+  if (o.fresh_run) return false;
+  return loaded ? loaded->revision() > 0 : o.state_dir.empty();
+}
+
 Status ValidateOptions(const MasterOptions& o) {
   if (o.secret.empty() && !o.insecure) {
     return InvalidArgumentError(
@@ -80,10 +87,16 @@ Result<std::unique_ptr<Master::Impl>> Master::Impl::Start(MasterOptions options)
     }
     auth = std::make_unique<membership::RunAuthenticator>(options.secret, tls);
   }
-  TERN_ASSIGN_OR_RETURN(std::unique_ptr<net::Listener> listener,
-                        net::Listener::Bind(options.listen_address));
+  std::unique_ptr<net::Listener> listener;
+  if (options.listen_fd >= 0) {
+    TERN_ASSIGN_OR_RETURN(listener, net::Listener::Adopt(options.listen_fd));
+  } else {
+    TERN_ASSIGN_OR_RETURN(listener, net::Listener::Bind(options.listen_address));
+  }
+  const bool restarted = Restarted(options, loaded);
   auto impl = std::unique_ptr<Impl>(new Impl(std::move(options), std::move(listener),
-                                             std::move(store), std::move(auth), std::move(loaded)));
+                                             std::move(store), std::move(auth), std::move(loaded),
+                                             restarted));
   if (impl->wake_fd_ < 0) return InternalError("eventfd failed");
   impl->loop_ = std::thread([p = impl.get()] { p->Loop(); });
   return impl;
@@ -92,15 +105,12 @@ Result<std::unique_ptr<Master::Impl>> Master::Impl::Start(MasterOptions options)
 Master::Impl::Impl(MasterOptions options, std::unique_ptr<net::Listener> listener,
                    std::optional<membership::MasterStore> store,
                    std::unique_ptr<membership::RunAuthenticator> auth,
-                   std::optional<membership::proto::MasterState> loaded)
+                   std::optional<membership::proto::MasterState> loaded, bool restarted)
     : options_(std::move(options)),
       listener_(std::move(listener)),
       store_(std::move(store)),
       auth_(std::move(auth)),
-      core_(CoreOptions(options_,
-                        /*restarted=*/!options_.fresh_run &&
-                            (loaded ? loaded->revision() > 0 : options_.state_dir.empty())),
-            std::move(loaded), NowMs()),
+      core_(CoreOptions(options_, restarted), std::move(loaded), NowMs()),
       wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
 Master::Impl::~Impl() {

@@ -42,7 +42,7 @@ class Master::Impl {
   Impl(MasterOptions options, std::unique_ptr<net::Listener> listener,
        std::optional<membership::MasterStore> store,
        std::unique_ptr<membership::RunAuthenticator> auth,
-       std::optional<membership::proto::MasterState> loaded);
+       std::optional<membership::proto::MasterState> loaded, bool restarted);
 
   void Loop();
   void AcceptAll();

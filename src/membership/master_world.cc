@@ -262,22 +262,24 @@ std::map<uint64_t, std::string> MasterWorld::Impl::StateAddresses() const {
 
 Result<mp::MasterToPeer> MasterWorld::Impl::Request(const mp::PeerToMaster& m,
                                                     uint64_t request_id,
-                                                    const ReplyFilter& accept,
-                                                    Deadline deadline) {
+                                                    const ReplyFilter& accept, Deadline deadline,
+                                                    uint64_t* epoch) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (left_) return FailedPreconditionError("this peer left the run");
+    // Taken before sending: a reconnection after this point means the
+    // request may be lost, and the wait below notices.
+    *epoch = client_->epoch();
     if (!client_->connected()) return UnavailableError("master unreachable");
   }
   client_->Send(m);
-  return AwaitReply(request_id, accept, deadline);
+  return AwaitReply(request_id, accept, deadline, *epoch);
 }
 
 Result<mp::MasterToPeer> MasterWorld::Impl::AwaitReply(uint64_t request_id,
                                                        const ReplyFilter& accept,
-                                                       Deadline deadline) {
+                                                       Deadline deadline, uint64_t epoch) {
   std::unique_lock<std::mutex> lock(mu_);
-  const uint64_t epoch = client_->epoch();
   std::optional<mp::MasterToPeer> found;
   auto take = [&] {
     auto it = replies_.find(request_id);

@@ -54,17 +54,22 @@ class MasterWorld::Impl {
   // State-channel addresses of the current view's members, by peer id.
   std::map<uint64_t, std::string> StateAddresses() const;
   uint64_t NextRequestId() { return ++request_counter_; }
-  // Sends `m` to the master and waits until `done(reply)` accepts a reply
-  // for `request_id` (sync and topology replies carry one), or the
-  // deadline passes (kDeadlineExceeded), or the master connection drops
-  // (kUnavailable: the request is lost with it).
+  // The control connection's epoch (bumped by every re-registration); a
+  // request sent in one epoch is lost if the epoch changes.
+  uint64_t epoch() const { return client_->epoch(); }
+  // Sends `m` to the master and waits until `accept` takes a reply for
+  // `request_id` (sync and topology replies carry one), or the deadline
+  // passes (kDeadlineExceeded), or the master connection drops
+  // (kUnavailable: the request is lost with it). *epoch receives the
+  // epoch the request was sent in, for later AwaitReply calls.
   using ReplyFilter = std::function<bool(const membership::proto::MasterToPeer&)>;
   Result<membership::proto::MasterToPeer> Request(const membership::proto::PeerToMaster& m,
                                                   uint64_t request_id, const ReplyFilter& accept,
-                                                  Deadline deadline);
-  // Waits for the next reply for `request_id` without sending anything.
+                                                  Deadline deadline, uint64_t* epoch);
+  // Waits for the next reply for `request_id` of a request sent in `epoch`.
   Result<membership::proto::MasterToPeer> AwaitReply(uint64_t request_id,
-                                                     const ReplyFilter& accept, Deadline deadline);
+                                                     const ReplyFilter& accept, Deadline deadline,
+                                                     uint64_t epoch);
   void Send(const membership::proto::PeerToMaster& m) { client_->Send(m); }
   const MasterWorldOptions& options() const { return options_; }
 

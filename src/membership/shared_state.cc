@@ -149,7 +149,8 @@ Result<SyncReport> SharedState::Impl::Sync(Deadline deadline) {
   mp::PeerToMaster msg;
   *msg.mutable_sync_request() = MakeRequest(request, view.revision);
   auto any = [](const mp::MasterToPeer&) { return true; };
-  Result<mp::MasterToPeer> first = world_.Request(msg, request, any, deadline);
+  uint64_t epoch = 0;
+  Result<mp::MasterToPeer> first = world_.Request(msg, request, any, deadline, &epoch);
   auto cancel = [&] {
     mp::PeerToMaster c;
     c.mutable_sync_cancel()->set_request_id(request);
@@ -180,7 +181,7 @@ Result<SyncReport> SharedState::Impl::Sync(Deadline deadline) {
   if (fetched.ok()) *d->mutable_entries() = MakeRequest(0, 0).entries();
   world_.Send(done);
   auto is_result = [](const mp::MasterToPeer& m) { return m.has_sync_result(); };
-  Result<mp::MasterToPeer> last = world_.AwaitReply(request, is_result, deadline);
+  Result<mp::MasterToPeer> last = world_.AwaitReply(request, is_result, deadline, epoch);
   {
     std::lock_guard<std::mutex> lock(mu_);
     serving_round_ = 0;

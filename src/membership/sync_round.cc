@@ -86,6 +86,10 @@ void SyncCoordinator::OnRequest(uint64_t from, const proto::SyncRequest& r,
     return;
   }
   Participant& p = it->second;
+  // The connection it asked on (it may have reconnected since the round began).
+  for (const RoundMember& m : members) {
+    if (m.id == from) p.member = m;
+  }
   p.requested = true;
   p.request_id = r.request_id();
   p.fresh = r.fresh();

@@ -67,7 +67,8 @@ Result<TopologyReport> MasterWorld::Impl::OptimizeTopology(Deadline deadline, si
   req.mutable_topology_request()->set_revision(view.revision);
   req.mutable_topology_request()->set_probe_bytes(probe_bytes);
   auto any = [](const mp::MasterToPeer&) { return true; };
-  TERN_ASSIGN_OR_RETURN(mp::MasterToPeer first, Request(req, request, any, deadline));
+  uint64_t epoch = 0;
+  TERN_ASSIGN_OR_RETURN(mp::MasterToPeer first, Request(req, request, any, deadline, &epoch));
   if (first.has_topology_result()) {
     return FromCode(first.topology_result().code(), first.topology_result().message());
   }
@@ -75,7 +76,8 @@ Result<TopologyReport> MasterWorld::Impl::OptimizeTopology(Deadline deadline, si
   {
     std::unique_lock<std::mutex> lock(mu_);
     const bool go = cv_.wait_until(lock, deadline.when(), [&] {
-      return topology_go_round_ == plan.round() || replies_.count(request) > 0;
+      return topology_go_round_ == plan.round() || replies_.count(request) > 0 ||
+             client_->epoch() != epoch;
     });
     if (!go) return Unreachable("waiting for the turn to measure links");
   }
@@ -97,7 +99,7 @@ Result<TopologyReport> MasterWorld::Impl::OptimizeTopology(Deadline deadline, si
     }
     Send(done);
   }
-  TERN_ASSIGN_OR_RETURN(mp::MasterToPeer last, AwaitReply(request, any, deadline));
+  TERN_ASSIGN_OR_RETURN(mp::MasterToPeer last, AwaitReply(request, any, deadline, epoch));
   if (!last.has_topology_result()) return DataLossError("unexpected answer to a topology request");
   const mp::TopologyResult& r = last.topology_result();
   if (r.code() != 0) return FromCode(r.code(), r.message());

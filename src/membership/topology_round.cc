@@ -23,6 +23,11 @@ void TopologyCoordinator::OnRequest(uint64_t from, const proto::TopologyRequest&
     probe_bytes_ = std::clamp<uint64_t>(r.probe_bytes(), 1 << 16, kMaxProbeBytes);
   }
   requests_[from] = r.request_id();
+  for (RoundMember& m : members_) {
+    for (const RoundMember& now : members) {
+      if (m.id == now.id) m.conn = now.conn;  // it may have reconnected
+    }
+  }
   for (const RoundMember& m : members_) {
     if (!requests_.count(m.id)) return;
   }

@@ -1,0 +1,448 @@
+// `tern chaos`: a synthetic training run (all-reduce plus shared-state sync
+// every step, cmd_chaos_worker.cc) whose peers and master are killed and
+// restarted at random, checking that live peers never diverge and the run
+// never hangs (docs/membership_protocol.md, "Fault model").
+//
+// The orchestrator keeps the master's listening socket open across master
+// restarts (the master inherits it), so peers reconnect into its backlog.
+// Chaos events happen one at a time: kill a peer (SIGKILL) at a random
+// point of a step, wait until every survivor completed a step again (the
+// recovery time), then start a replacement that joins as a new peer; or
+// kill the master and restart it from its --state-dir.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "tern/master.h"
+#include "util/clock.h"
+#include "util/philox.h"
+
+namespace tern::cli {
+namespace {
+
+struct ChaosFlags {
+  int ranks = 4;
+  uint64_t steps = 50;
+  uint64_t seed = 1;
+  size_t numel = 1 << 18;
+  int compute_ms = 20;
+  double master_kill_fraction = 0.25;
+  int max_seconds = 600;
+  int hang_seconds = 30;
+  bool json = false;
+  bool keep_logs = false;
+};
+
+struct Worker {
+  pid_t pid = -1;
+  int out = -1;        // its stdout
+  std::string buffer;  // partial line
+  bool finished = false;
+  bool killed = false;
+};
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
+  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+class Chaos {
+ public:
+  explicit Chaos(const ChaosFlags& f) : f_(f), rng_(f.seed, RngPurpose::kChaos, 0, 0) {}
+  ~Chaos() { Cleanup(); }
+
+  Status Setup();
+  int Run();
+
+ private:
+  pid_t Spawn(const std::vector<std::string>& args, int stdout_fd, int keep_fd);
+  void StartMaster();
+  void StartWorker();
+  void ReadWorker(Worker& w);
+  void OnLine(Worker& w, const std::string& line);
+  void Reap();
+  void MaybeAct(int64_t now);
+  void KillPeer(int64_t now);
+  void Report(double seconds);
+  void Cleanup();
+  void Log(const std::string& event);
+  size_t Alive() const;
+  int64_t Uniform(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(rng_.NextU32() % (hi - lo + 1)); }
+
+  enum class Phase { kIdle, kRecovering, kMasterDown, kJoining };
+  const ChaosFlags f_;
+  RngStream rng_;
+  std::string dir_, secret_file_, state_dir_, master_address_;
+  int listen_fd_ = -1;
+  pid_t master_ = -1;
+  std::map<pid_t, Worker> workers_;
+  Phase phase_ = Phase::kIdle;
+  int64_t phase_until_ = 0;  // deadline of the current phase (ns)
+  int64_t kill_time_ = 0;
+  std::map<pid_t, int64_t> survivors_;  // pid -> first success after the kill (0: none yet)
+  pid_t joiner_ = -1;
+  int64_t last_progress_ = 0;
+  uint64_t max_step_ = 0;
+  // (step, revision) -> hashes seen: more than one is a divergence.
+  std::map<std::pair<uint64_t, uint64_t>, std::set<std::string>> after_step_, after_sync_;
+  std::vector<double> recovery_ms_;
+  int kills_ = 0, joins_ = 0, master_restarts_ = 0, hangs_ = 0, failures_ = 0;
+  int worker_errors_ = 0, recovery_timeouts_ = 0;
+  std::ofstream events_;
+  int64_t start_ = NowNanos();
+};
+
+void Chaos::Log(const std::string& event) {
+  events_ << static_cast<double>(NowNanos() - start_) * 1e-6 << " ms: " << event << std::endl;
+}
+
+Status Chaos::Setup() {
+  char tmpl[] = "/tmp/tern-chaos-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) return UnavailableError("mkdtemp failed");
+  dir_ = tmpl;
+  secret_file_ = dir_ + "/secret";
+  state_dir_ = dir_ + "/state";
+  TERN_ASSIGN_OR_RETURN(std::string secret, GenerateSecret());
+  std::ofstream(secret_file_) << secret << "\n";
+  // The master's socket: bound once, kept here, inherited by each master.
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      ::listen(listen_fd_, 1024) != 0 ||
+      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    return UnavailableError("cannot bind the master's socket");
+  }
+  master_address_ = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  events_.open(dir_ + "/events.log");
+  return OkStatus();
+}
+
+pid_t Chaos::Spawn(const std::vector<std::string>& args, int stdout_fd, int keep_fd) {
+  const std::string log = dir_ + "/" + args[0] + "-" + std::to_string(workers_.size()) + ".log";
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  // Child: only async-signal-safe calls until exec.
+  if (stdout_fd >= 0) ::dup2(stdout_fd, 1);
+  const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (err >= 0) ::dup2(err, 2);
+  if (stdout_fd < 0 && err >= 0) ::dup2(err, 1);
+  if (keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, 0);
+  std::vector<char*> argv;
+  std::string self = "/proc/self/exe";
+  argv.push_back(self.data());
+  for (const std::string& s : args) argv.push_back(const_cast<char*>(s.c_str()));
+  argv.push_back(nullptr);
+  ::execv("/proc/self/exe", argv.data());
+  ::_exit(127);
+}
+
+void Chaos::StartMaster() {
+  master_ = Spawn({"master", "--listen-fd", std::to_string(listen_fd_), "--secret-file",
+                   secret_file_, "--state-dir", state_dir_, "--min-peers",
+                   std::to_string(f_.ranks)},
+                  -1, listen_fd_);
+}
+
+void Chaos::StartWorker() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return;
+  const pid_t pid = Spawn({"chaos-worker", "--master", master_address_, "--secret-file",
+                           secret_file_, "--numel", std::to_string(f_.numel), "--steps",
+                           std::to_string(f_.steps), "--seed", std::to_string(f_.seed),
+                           "--compute-ms", std::to_string(f_.compute_ms)},
+                          fds[1], -1);
+  ::close(fds[1]);
+  ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  workers_[pid] = Worker{pid, fds[0], "", false, false};
+  Log("started worker " + std::to_string(pid));
+}
+
+size_t Chaos::Alive() const {
+  size_t n = 0;
+  for (const auto& [pid, w] : workers_) n += w.pid > 0 && !w.finished ? 1 : 0;
+  return n;
+}
+
+void Chaos::OnLine(Worker& w, const std::string& line) {
+  std::istringstream in(line);
+  std::string kind;
+  uint64_t step = 0, rev = 0;
+  std::string hash;
+  in >> kind;
+  if (kind == "X") {
+    w.finished = true;
+  } else if (kind == "F") {
+    ++failures_;
+  } else if (kind == "S" && (in >> step >> rev >> hash)) {
+    after_sync_[{step, rev}].insert(hash);
+  } else if (kind == "D" && (in >> step >> rev >> hash)) {
+    int64_t t = 0;
+    in >> t;
+    after_step_[{step, rev}].insert(hash);
+    max_step_ = std::max(max_step_, step);
+    last_progress_ = NowNanos();
+    auto it = survivors_.find(w.pid);
+    if (phase_ == Phase::kRecovering && it != survivors_.end() && it->second == 0 &&
+        t > kill_time_) {
+      it->second = t;
+    }
+    if (phase_ == Phase::kJoining && w.pid == joiner_) phase_until_ = 0;
+  }
+}
+
+void Chaos::ReadWorker(Worker& w) {
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(w.out, buf, sizeof(buf));
+    if (n <= 0) break;
+    w.buffer.append(buf, static_cast<size_t>(n));
+  }
+  for (size_t nl; (nl = w.buffer.find('\n')) != std::string::npos;) {
+    OnLine(w, w.buffer.substr(0, nl));
+    w.buffer.erase(0, nl + 1);
+  }
+  if (w.buffer.size() > 4096) w.buffer.clear();  // not a line of ours
+}
+
+void Chaos::Reap() {
+  for (int status; ;) {
+    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) break;
+    if (pid == master_) {
+      master_ = -1;
+      continue;
+    }
+    auto it = workers_.find(pid);
+    if (it == workers_.end()) continue;
+    Worker& w = it->second;
+    ReadWorker(w);
+    ::close(w.out);
+    if (!w.killed && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) ++worker_errors_;
+    w.finished = true;
+    w.pid = -1;
+    survivors_.erase(pid);
+  }
+}
+
+void Chaos::KillPeer(int64_t now) {
+  std::vector<pid_t> alive;
+  for (const auto& [pid, w] : workers_) {
+    if (w.pid > 0 && !w.finished) alive.push_back(pid);
+  }
+  const pid_t victim = alive[static_cast<size_t>(Uniform(0, static_cast<int64_t>(alive.size()) - 1))];
+  workers_[victim].killed = true;
+  ::kill(victim, SIGKILL);
+  Log("killed worker " + std::to_string(victim) + " at step " + std::to_string(max_step_));
+  ++kills_;
+  kill_time_ = NowNanos();
+  survivors_.clear();
+  for (pid_t p : alive) {
+    if (p != victim) survivors_[p] = 0;
+  }
+  phase_ = Phase::kRecovering;
+  phase_until_ = now + int64_t{15} * 1000000000;
+}
+
+void Chaos::MaybeAct(int64_t now) {
+  // Chaos starts once the run is under way and stops near its end (so the
+  // last replacements still join).
+  const bool chaos_allowed = max_step_ >= 1 && max_step_ + 5 < f_.steps;
+  switch (phase_) {
+    case Phase::kIdle:
+      if (now < phase_until_ || !chaos_allowed || master_ < 0) return;
+      if (static_cast<double>(rng_.UniformFloat()) < f_.master_kill_fraction) {
+        ::kill(master_, SIGKILL);
+        Log("killed the master at step " + std::to_string(max_step_));
+        phase_ = Phase::kMasterDown;
+        phase_until_ = now + Uniform(100, 800) * 1000000;
+      } else if (Alive() >= 2) {
+        KillPeer(now);
+      }
+      return;
+    case Phase::kRecovering: {
+      bool all = !survivors_.empty();
+      int64_t last = 0;
+      for (const auto& [pid, t] : survivors_) {
+        all = all && t != 0;
+        last = std::max(last, t);
+      }
+      if (all) recovery_ms_.push_back(static_cast<double>(last - kill_time_) * 1e-6);
+      if (!all && now < phase_until_ && !survivors_.empty()) return;
+      if (all) Log("recovered in " + std::to_string(recovery_ms_.back()) + " ms");
+      if (!all && !survivors_.empty()) {
+        ++recovery_timeouts_;
+        std::string waiting;
+        for (const auto& [pid, t] : survivors_) {
+          if (t == 0) waiting += " " + std::to_string(pid);
+        }
+        Log("recovery timed out; no step from" + waiting);
+      }
+      survivors_.clear();
+      if (!chaos_allowed) {
+        phase_ = Phase::kIdle;
+        return;
+      }
+      StartWorker();
+      ++joins_;
+      joiner_ = std::prev(workers_.end())->first;
+      phase_ = Phase::kJoining;
+      phase_until_ = now + int64_t{15} * 1000000000;
+      return;
+    }
+    case Phase::kMasterDown:
+      if (now < phase_until_ || master_ >= 0) return;
+      StartMaster();
+      Log("restarted the master");
+      ++master_restarts_;
+      phase_ = Phase::kIdle;
+      phase_until_ = now + Uniform(200, 1000) * 1000000;
+      return;
+    case Phase::kJoining:
+      if (now < phase_until_) return;
+      phase_ = Phase::kIdle;
+      phase_until_ = now + Uniform(0, 200) * 1000000;  // a random point of the next step
+      return;
+  }
+}
+
+int Chaos::Run() {
+  const int64_t start = NowNanos();
+  StartMaster();
+  for (int i = 0; i < f_.ranks; ++i) StartWorker();
+  last_progress_ = start;
+  phase_until_ = start + int64_t{300} * 1000000;
+  int64_t next_progress_line = start;
+  while (Alive() > 0) {
+    std::vector<pollfd> fds;
+    std::vector<pid_t> pids;
+    for (auto& [pid, w] : workers_) {
+      if (w.pid <= 0) continue;
+      fds.push_back({w.out, POLLIN, 0});
+      pids.push_back(pid);
+    }
+    ::poll(fds.data(), fds.size(), 10);
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].revents) ReadWorker(workers_[pids[i]]);
+    }
+    Reap();
+    const int64_t now = NowNanos();
+    MaybeAct(now);
+    if (now - last_progress_ > int64_t{f_.hang_seconds} * 1000000000 ||
+        now - start > int64_t{f_.max_seconds} * 1000000000) {
+      ++hangs_;
+      break;
+    }
+    if (!f_.json && now >= next_progress_line) {
+      std::fprintf(stderr, "chaos: step %llu/%llu, kills %d, joins %d, master restarts %d\n",
+                   static_cast<unsigned long long>(max_step_),
+                   static_cast<unsigned long long>(f_.steps), kills_, joins_, master_restarts_);
+      next_progress_line = now + 1000000000;
+    }
+  }
+  Report(static_cast<double>(NowNanos() - start) * 1e-9);
+  return hangs_ == 0 && worker_errors_ == 0 ? 0 : 1;
+}
+
+void Chaos::Report(double seconds) {
+  std::set<uint64_t> divergent;
+  for (const auto* groups : {&after_step_, &after_sync_}) {
+    for (const auto& [key, hashes] : *groups) {
+      if (hashes.size() > 1) divergent.insert(key.first);
+    }
+  }
+  nlohmann::json j = {{"steps", max_step_},
+                      {"kills", kills_},
+                      {"joins", joins_},
+                      {"master_restarts", master_restarts_},
+                      {"divergent_steps", divergent.size()},
+                      {"hangs", hangs_},
+                      {"recovery_ms_p50", Percentile(recovery_ms_, 0.5)},
+                      {"recovery_ms_p99", Percentile(recovery_ms_, 0.99)},
+                      {"recoveries", recovery_ms_.size()},
+                      {"recovery_timeouts", recovery_timeouts_},
+                      {"failed_collectives", failures_},
+                      {"worker_errors", worker_errors_},
+                      {"ranks", f_.ranks},
+                      {"seconds", seconds}};
+  std::printf("%s\n", f_.json ? j.dump().c_str() : j.dump(2).c_str());
+  if (hangs_ > 0 || worker_errors_ > 0 || f_.keep_logs) {
+    std::fprintf(stderr, "chaos: logs kept in %s\n", dir_.c_str());
+    dir_.clear();  // keep them for a post-mortem
+  }
+}
+
+void Chaos::Cleanup() {
+  for (auto& [pid, w] : workers_) {
+    if (w.pid > 0) ::kill(w.pid, SIGKILL);
+  }
+  if (master_ > 0) ::kill(master_, SIGKILL);
+  while (::waitpid(-1, nullptr, 0) > 0) {
+  }
+  for (auto& [pid, w] : workers_) {
+    if (w.pid > 0) ::close(w.out);
+  }
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (!dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+}
+
+int RunChaos(const ChaosFlags& f) {
+  Chaos chaos(f);
+  if (Status s = chaos.Setup(); !s.ok()) return Fail(s);
+  return chaos.Run();
+}
+
+}  // namespace
+}  // namespace tern::cli
+
+TERN_COMMAND(Chaos, "chaos") {
+  auto f = std::make_shared<tern::cli::ChaosFlags>();
+  CLI::App* cmd = tern::cli::AddCommand(
+      root, {"chaos"},
+      "Run a synthetic training loop (all-reduce and shared-state sync every step) while "
+      "killing and restarting peers and the master at random; report divergence, hangs and "
+      "recovery times. Exit code 1 on a hang or a peer error.",
+      [f] { return tern::cli::RunChaos(*f); });
+  cmd->add_option("--ranks", f->ranks, "peers kept running")->capture_default_str()
+      ->check(CLI::Range(2, 64));
+  cmd->add_option("--steps", f->steps, "training steps")->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--seed", f->seed, "seed of the chaos schedule and the gradients")
+      ->capture_default_str();
+  cmd->add_option("--numel", f->numel, "fp32 elements all-reduced per step")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 26));
+  cmd->add_option("--compute-ms", f->compute_ms, "simulated compute per step")
+      ->capture_default_str()->check(CLI::Range(0, 60000));
+  cmd->add_option("--master-kill-fraction", f->master_kill_fraction,
+                  "share of chaos events that kill the master")->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--hang-seconds", f->hang_seconds, "no progress this long is a hang")
+      ->capture_default_str()->check(CLI::Range(1, 3600));
+  cmd->add_option("--max-seconds", f->max_seconds, "give up (as a hang) after this long")
+      ->capture_default_str()->check(CLI::Range(1, 86400));
+  cmd->add_flag("--json", f->json, "one JSON line on stdout");
+  cmd->add_flag("--keep-logs", f->keep_logs, "keep the peers' and master's logs and events.log");
+}
