@@ -262,9 +262,11 @@ class TERN_EXPORT ErrorFeedback {
   };
   // The buffers of `tensor_id`, replicated first, allocating zeros of
   // `numel` floats if the tensor is new (a joiner then overwrites the
-  // replicated ones). Spans stay valid until Reset/ResetAll or destruction;
-  // writing through them changes the committed state. kInvalidArgument if
-  // numel differs from the tensor's numel.
+  // replicated ones). Writing through the spans changes the committed state.
+  // The spans stay valid until the next Commit, Reset or ResetAll of the
+  // tensor (a commit of a whole tensor swaps buffers rather than copying):
+  // call State() again after each step. kInvalidArgument if numel differs
+  // from the tensor's numel.
   Result<std::vector<StateBuffer>> State(uint64_t tensor_id, uint64_t numel);
   // Tensor ids that have state, ascending.
   std::vector<uint64_t> TensorIds() const;

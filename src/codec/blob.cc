@@ -50,6 +50,10 @@ Status EncodeBlob(const Codec& codec, const TensorView& in, const CodecContext& 
   const uint64_t numel = in.numel();
   if (numel > (uint64_t{1} << 40)) return InvalidArgumentError("tensor too large for a blob");
   const Chunking ch = ChunksOf(numel, options.chunk_elements);
+  if (ch.count > UINT32_MAX) return InvalidArgumentError("more than 2^32 blob chunks");
+  if (codec.spec().size() > codec::kMaxSpecLength) {
+    return InvalidArgumentError("codec spec too long for a blob");
+  }
   std::string payloads;
   std::vector<uint64_t> sizes;
   std::vector<float> scratch;

@@ -170,7 +170,8 @@ Result<std::string> StageParams::Choice(std::string_view key,
   std::string list;
   for (std::string_view c : choices) {
     if (v == c) return v;
-    list += (list.empty() ? "" : "|") + std::string(c);
+    if (!list.empty()) list += '|';
+    list += c;
   }
   return InvalidArgumentError(name_ + ": " + std::string(key) + "=" + v + " must be one of " +
                               list);
@@ -231,8 +232,9 @@ Result<std::unique_ptr<Codec>> BuildPipeline(const std::vector<Stage>& stages) {
 Result<std::unique_ptr<Codec>> Codec::Create(std::string_view spec) {
   TERN_ASSIGN_OR_RETURN(codec::ParsedSpec parsed, codec::ParseSpec(spec));
   if (parsed.feedback) {
-    return InvalidArgumentError("'" + std::string(spec) +
-                                "' is stateful error feedback: use ErrorFeedback::Create");
+    std::string msg(spec);  // (gcc 12 misfires -Wrestrict on "'" + std::string)
+    msg += " is stateful error feedback: use ErrorFeedback::Create";
+    return InvalidArgumentError(msg);
   }
   return codec::BuildPipeline(parsed.stages);
 }

@@ -113,7 +113,9 @@ Result<double> ParseNumber(std::string_view s) {
   if (!s.empty() && s.front() == '+') ++begin;
   auto [end, ec] = std::from_chars(begin, s.data() + s.size(), v);
   if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v)) {
-    return InvalidArgumentError("'" + std::string(s) + "' is not a finite number");
+    std::string msg(s);  // (gcc 12 misfires -Wrestrict on "'" + std::string)
+    msg += " is not a finite number";
+    return InvalidArgumentError(msg);
   }
   return v;
 }

@@ -34,7 +34,9 @@ TEST(SpecTest, MalformedSpecsAreInvalidArgument) {
                           "ef21()"}) {
     Result<ParsedSpec> p = ParseSpec(bad);
     EXPECT_FALSE(p.ok()) << bad;
-    if (!p.ok()) EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument) << bad;
+    if (!p.ok()) {
+      EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument) << bad;
+    }
   }
 }
 
@@ -78,7 +80,9 @@ TEST(CodecCreateTest, BadSpecsAreInvalidArgument) {
         "qsgd:levels=0", "fedzip:clusters=17", "zstd:level=30", "int8|zstd:level=0"}) {
     Result<std::unique_ptr<Codec>> c = Codec::Create(bad);
     EXPECT_FALSE(c.ok()) << bad;
-    if (!c.ok()) EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument) << bad;
+    if (!c.ok()) {
+      EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument) << bad;
+    }
   }
 }
 
