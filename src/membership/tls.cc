@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "net/blocking.h"
 
@@ -14,7 +15,6 @@ namespace tern::membership {
 namespace {
 
 constexpr size_t kPullBytes = 64 << 10;
-constexpr size_t kMaxPendingOut = 1 << 20;  // ciphertext queued before backpressure
 constexpr size_t kMaxWriteChunk = 256 << 10;
 
 std::string OpenSslError(const char* what) {
@@ -50,9 +50,15 @@ class TlsConn : public net::Conn {
     }
   }
 
+  // Plaintext counts as written only once its ciphertext reached the
+  // inner connection: otherwise a caller that stops writing would leave the
+  // tail of its last message in our buffer forever. Until then we report
+  // 0 and the caller presents the same bytes again (every Conn caller
+  // does); we skip the `unacked_` bytes already encrypted.
   Result<size_t> WriteSome(const struct iovec* iov, int iovcnt) override {
     TERN_RETURN_IF_ERROR(FlushOut());
-    if (pending_out_.size() >= kMaxPendingOut) return size_t{0};
+    if (!pending_out_.empty()) return size_t{0};
+    if (unacked_ > 0) return std::exchange(unacked_, size_t{0});
     std::string plain;
     for (int i = 0; i < iovcnt && plain.size() < kMaxWriteChunk; ++i) {
       size_t take = std::min(iov[i].iov_len, kMaxWriteChunk - plain.size());
@@ -64,7 +70,9 @@ class TlsConn : public net::Conn {
       ERR_clear_error();
       if (SSL_write_ex(ssl_, plain.data(), plain.size(), &wrote) == 1) {
         TERN_RETURN_IF_ERROR(FlushOut());
-        return wrote;
+        if (pending_out_.empty()) return wrote;
+        unacked_ = wrote;
+        return size_t{0};
       }
       TERN_ASSIGN_OR_RETURN(bool more, HandleError("SSL_write"));
       if (!more) return size_t{0};
@@ -139,7 +147,8 @@ class TlsConn : public net::Conn {
 
   std::unique_ptr<net::Conn> inner_;
   SSL* ssl_;
-  std::string pending_out_;
+  std::string pending_out_;  // ciphertext not yet taken by inner_
+  size_t unacked_ = 0;       // plaintext encrypted but not yet reported written
 };
 
 }  // namespace

@@ -11,6 +11,12 @@
 // The TLS connection wraps any net::Conn (memory BIOs), so it works over
 // TCP, fakes and fault injectors alike, and stays non-blocking.
 //
+// WriteSome on a TLS connection reports bytes as written only once their
+// ciphertext reached the underlying connection; until then it returns 0
+// and expects the same unreported bytes to be presented again (what every
+// caller of Conn does), so no tail of a message waits in a buffer nobody
+// flushes.
+//
 // Thread-safety: a TlsContext is immutable and shared; a TLS Conn follows
 // net/conn.h (one thread at a time, Close from any).
 #ifndef TERN_MEMBERSHIP_TLS_H_

@@ -81,6 +81,10 @@ RingSolution Heuristic(const std::vector<std::vector<double>>& rate) {
     used[best] = true;
     order.push_back(best);
   }
+  // Never worse than the current order (the identity).
+  std::vector<size_t> identity(n);
+  std::iota(identity.begin(), identity.end(), size_t{0});
+  if (RingBottleneck(rate, identity) > RingBottleneck(rate, order)) order = identity;
   for (bool improved = true; improved;) {  // reversals that raise the bottleneck
     improved = false;
     const double cur = RingBottleneck(rate, order);

@@ -2,7 +2,8 @@
 // salesman problem on a directed graph: data flows from ring[i] to
 // ring[i+1]). Exact for up to kExactLimit nodes (binary search over the
 // distinct rates, Hamiltonian-cycle check by dynamic programming over
-// subsets); beyond, a greedy tour improved by segment reversals.
+// subsets); beyond, a greedy tour (or the current order, if better)
+// improved by segment reversals.
 //
 // Thread-safe: pure functions.
 #ifndef TERN_MEMBERSHIP_TOPOLOGY_SOLVER_H_

@@ -1,0 +1,233 @@
+// MasterCore driven directly: no sockets, time passed in by the test.
+#include "membership/master_core.h"
+
+#include <gtest/gtest.h>
+
+namespace tern::membership {
+namespace {
+
+proto::PeerToMaster Reg(uint64_t id = 0, uint64_t revision = 0,
+                        std::vector<uint64_t> members = {}, uint64_t next_seen = 0) {
+  proto::PeerToMaster m;
+  proto::Register* r = m.mutable_register_();
+  r->set_peer_id(id);
+  r->set_data_address("127.0.0.1:1");
+  r->set_state_address("127.0.0.1:2");
+  r->set_revision(revision);
+  r->set_announced_revision(revision);
+  r->set_next_peer_id_seen(next_seen);
+  for (uint64_t p : members) r->add_members()->set_peer_id(p);
+  return m;
+}
+
+proto::PeerToMaster Adopt(uint64_t revision) {
+  proto::PeerToMaster m;
+  m.mutable_adopt()->set_revision(revision);
+  return m;
+}
+
+proto::PeerToMaster Vote(uint64_t revision, std::vector<uint64_t> suspects = {}) {
+  proto::PeerToMaster m;
+  m.mutable_vote()->set_request_id(1);
+  m.mutable_vote()->set_revision(revision);
+  for (uint64_t s : suspects) m.mutable_vote()->add_suspects(s);
+  return m;
+}
+
+class MasterCoreTest : public ::testing::Test {
+ protected:
+  void Make(int min_peers, std::optional<proto::MasterState> loaded = std::nullopt,
+            int64_t recovery_ms = 0) {
+    MasterCoreOptions o;
+    o.min_peers = min_peers;
+    o.recovery_window_ms = recovery_ms;
+    core_ = std::make_unique<MasterCore>(o, std::move(loaded), now_);
+  }
+  Outbox Send(uint64_t conn, const proto::PeerToMaster& m) {
+    Outbox out;
+    core_->OnMessage(conn, m, now_, &out);
+    return out;
+  }
+  // Every member adopts the newest revision.
+  void AdoptAll(const std::vector<uint64_t>& conns) {
+    const uint64_t rev = core_->revision();
+    for (uint64_t c : conns) Send(c, Adopt(rev));
+  }
+  static bool Has(const Outbox& o, uint64_t conn, proto::MasterToPeer::MsgCase kind) {
+    for (const auto& [c, m] : o.sends) {
+      if (c == conn && m.msg_case() == kind) return true;
+    }
+    return false;
+  }
+  int64_t now_ = 1000;
+  std::unique_ptr<MasterCore> core_;
+};
+
+TEST_F(MasterCoreTest, FirstRevisionFormsAtMinPeersAndCommitsWhenAllAdopt) {
+  Make(3);
+  Send(1, Reg());
+  Send(2, Reg());
+  EXPECT_EQ(core_->revision(), 0u);
+  Outbox o = Send(3, Reg());
+  EXPECT_EQ(core_->revision(), 1u);
+  EXPECT_TRUE(o.persist);
+  EXPECT_TRUE(Has(o, 1, proto::MasterToPeer::kAnnounce));
+  Send(1, Adopt(1));
+  Send(2, Adopt(1));
+  EXPECT_FALSE(core_->committed());
+  o = Send(3, Adopt(1));
+  EXPECT_TRUE(core_->committed());
+  EXPECT_TRUE(Has(o, 2, proto::MasterToPeer::kCommitted));
+}
+
+TEST_F(MasterCoreTest, JoinerWaitsForAVote) {
+  Make(2);
+  Send(1, Reg());
+  Send(2, Reg());
+  AdoptAll({1, 2});
+  Outbox o = Send(3, Reg());
+  EXPECT_EQ(core_->revision(), 1u);
+  EXPECT_TRUE(Has(o, 1, proto::MasterToPeer::kPending));
+  o = Send(1, Vote(1));
+  EXPECT_EQ(core_->revision(), 2u);
+  EXPECT_TRUE(Has(o, 3, proto::MasterToPeer::kAnnounce));
+  EXPECT_EQ(core_->Snapshot().members.size(), 3u);
+}
+
+TEST_F(MasterCoreTest, ClosedMemberIsDroppedAtOnce) {
+  Make(3);
+  for (uint64_t c : {1, 2, 3}) Send(c, Reg());
+  AdoptAll({1, 2, 3});
+  Outbox o;
+  core_->OnClosed(2, now_, &o);
+  EXPECT_EQ(core_->revision(), 2u);
+  EXPECT_EQ(core_->Snapshot().members.size(), 2u);
+  EXPECT_TRUE(Has(o, 1, proto::MasterToPeer::kAnnounce));
+}
+
+TEST_F(MasterCoreTest, SilentMemberIsDroppedAfterTheHeartbeatTimeout) {
+  Make(2);
+  Send(1, Reg());
+  Send(2, Reg());
+  AdoptAll({1, 2});
+  now_ += 2500;
+  proto::PeerToMaster hb;
+  hb.mutable_heartbeat()->set_seq(1);
+  Send(1, hb);
+  Outbox o;
+  core_->OnTick(now_, &o);
+  EXPECT_EQ(core_->revision(), 1u);
+  now_ += 600;  // peer 2 silent for 3100 ms
+  core_->OnTick(now_, &o);
+  EXPECT_EQ(core_->revision(), 2u);
+  EXPECT_EQ(core_->Snapshot().members.size(), 1u);
+  EXPECT_EQ(o.closes, std::vector<uint64_t>{2});
+}
+
+TEST_F(MasterCoreTest, SuspectThatAnswersThePingStaysUntilReportedAgain) {
+  Make(3);
+  for (uint64_t c : {1, 2, 3}) Send(c, Reg());
+  AdoptAll({1, 2, 3});
+  Outbox o = Send(1, Vote(1, {3}));
+  ASSERT_TRUE(Has(o, 3, proto::MasterToPeer::kPing));
+  uint64_t seq = 0;
+  for (const auto& [c, m] : o.sends) {
+    if (m.has_ping()) seq = m.ping().seq();
+  }
+  proto::PeerToMaster pong;
+  pong.mutable_pong()->set_seq(seq);
+  o = Send(3, pong);
+  EXPECT_TRUE(Has(o, 1, proto::MasterToPeer::kVoteResult));
+  EXPECT_EQ(core_->revision(), 1u);
+  Send(2, Vote(1, {3}));  // a second report: dropped without a ping
+  EXPECT_EQ(core_->revision(), 2u);
+}
+
+TEST_F(MasterCoreTest, SuspectThatMissesThePingIsDropped) {
+  Make(2);
+  Send(1, Reg());
+  Send(2, Reg());
+  AdoptAll({1, 2});
+  Send(1, Vote(1, {2}));
+  now_ += 1001;
+  Outbox o;
+  core_->OnTick(now_, &o);
+  EXPECT_EQ(core_->revision(), 2u);
+}
+
+TEST_F(MasterCoreTest, RestartWithStateKeepsRevisionWhenEveryoneReturns) {
+  proto::MasterState s;
+  s.set_revision(7);
+  s.set_committed(true);
+  s.set_next_peer_id(12);
+  for (uint64_t id : {4, 9}) s.add_members()->set_peer_id(id);
+  Make(1, s, 3000);
+  Send(1, Reg(4, 7, {4, 9}));
+  EXPECT_EQ(core_->revision(), 7u);
+  Outbox o = Send(2, Reg(9, 7, {4, 9}));
+  EXPECT_EQ(core_->revision(), 7u);  // nothing to redo: no disruption
+  EXPECT_TRUE(core_->committed());
+  o = Send(3, Reg());  // a new peer gets an id never used before
+  EXPECT_EQ(core_->Snapshot().pending, std::vector<uint64_t>{12});
+}
+
+TEST_F(MasterCoreTest, RestartDropsMembersMissingAfterTheWindow) {
+  proto::MasterState s;
+  s.set_revision(7);
+  s.set_committed(true);
+  s.set_next_peer_id(12);
+  for (uint64_t id : {4, 9, 11}) s.add_members()->set_peer_id(id);
+  Make(1, s, 3000);
+  Send(1, Reg(4, 7, {4, 9, 11}));
+  Send(2, Reg(9, 7, {4, 9, 11}));
+  Outbox o;
+  now_ += 2999;
+  core_->OnTick(now_, &o);
+  EXPECT_EQ(core_->revision(), 7u);
+  proto::PeerToMaster hb;
+  hb.mutable_heartbeat();
+  Send(1, hb);
+  Send(2, hb);
+  now_ += 2;
+  core_->OnTick(now_, &o);
+  EXPECT_EQ(core_->revision(), 8u);
+  EXPECT_EQ(core_->Snapshot().members.size(), 2u);
+}
+
+TEST_F(MasterCoreTest, StatelessRestartAdoptsReportedViewAndNeverReusesIds) {
+  Make(1, std::nullopt, 3000);
+  // The first member back reports revision 5 of {3, 8}, having seen ids up to 10.
+  Send(1, Reg(3, 5, {3, 8}, 11));
+  EXPECT_EQ(core_->revision(), 5u);
+  Send(2, Reg());  // a new peer meanwhile
+  EXPECT_EQ(core_->Snapshot().pending, std::vector<uint64_t>{11});
+  Send(3, Reg(8, 5, {3, 8}, 11));
+  EXPECT_EQ(core_->revision(), 5u);
+  EXPECT_FALSE(core_->Snapshot().members.empty());
+  // A vote admits the new peer in revision 6.
+  AdoptAll({1, 3});
+  Send(1, Vote(5));
+  EXPECT_EQ(core_->revision(), 6u);
+}
+
+TEST_F(MasterCoreTest, MessageBeforeRegisterIsRefused) {
+  Make(1);
+  Outbox o = Send(1, Vote(1));
+  EXPECT_TRUE(Has(o, 1, proto::MasterToPeer::kRefused));
+  EXPECT_EQ(o.closes, std::vector<uint64_t>{1});
+}
+
+TEST_F(MasterCoreTest, LeaveIsAcknowledgedAndFormsARevision) {
+  Make(2);
+  Send(1, Reg());
+  Send(2, Reg());
+  AdoptAll({1, 2});
+  proto::PeerToMaster leave;
+  leave.mutable_leave()->set_request_id(5);
+  Outbox o = Send(2, leave);
+  EXPECT_TRUE(Has(o, 2, proto::MasterToPeer::kLeaveAck));
+  EXPECT_EQ(core_->revision(), 2u);
+}
+
+}  // namespace
+}  // namespace tern::membership
