@@ -102,6 +102,13 @@ inline RngStream SharedChoice(const CodecContext& ctx, RngPurpose purpose) {
 // 24-bit uniform in [0, 1) from one word (exact in fp32).
 inline float U01(uint32_t w) { return static_cast<float>(w >> 8) * (1.0f / 16777216.0f); }
 
+// H(p) in bits, with p capped at 1/2: the i.i.d. entropy of a keep mask of
+// density p per value, the nominal cost of entropy-coded positions.
+inline double MaskEntropy(double p) {
+  p = p < 0.5 ? p : 0.5;
+  return -p * std::log2(p) - (1 - p) * std::log2(1 - p);
+}
+
 // Double-precision sums in a fixed order (deterministic everywhere, and
 // without a latency chain): value i goes to accumulator i % 4, and the
 // result is (a0 + a1) + (a2 + a3).

@@ -74,9 +74,7 @@ class ComPeftCodec final : public Codec {
     CodecTraits t;
     t.sparse = true;
     t.density = density;
-    const double p = std::min(density, 0.5);
-    const double entropy = -p * std::log2(p) - (1 - p) * std::log2(1 - p);
-    t.bits_per_element = entropy + density;  // positions near H(p), one sign bit each
+    t.bits_per_element = MaskEntropy(density) + density;  // positions, one sign bit each
     return t;
   }
   size_t Keep(size_t n) const {

@@ -134,9 +134,7 @@ class FedZipCodec final : public Codec {
     CodecTraits t;
     t.sparse = true;
     t.density = density;
-    const double p = std::min(density, 0.5);
-    const double entropy = -p * std::log2(p) - (1 - p) * std::log2(1 - p);
-    t.bits_per_element = entropy + density * std::log2(clusters);  // ids: about log2 c
+    t.bits_per_element = MaskEntropy(density) + density * std::log2(clusters);  // ids ~log2 c
     return t;
   }
 

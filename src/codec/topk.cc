@@ -75,10 +75,7 @@ class TopKCodec final : public Codec {
     t.density = density;
     // Values plus positions: Rice/gamma near the i.i.d. entropy H(p)/p.
     double pos_bits = 32.0;
-    if (index.kind != IndexKind::kRaw) {
-      const double p = std::min(density, 0.5);
-      pos_bits = (-p * std::log2(p) - (1 - p) * std::log2(1 - p)) / p;
-    }
+    if (index.kind != IndexKind::kRaw) pos_bits = MaskEntropy(density) / std::min(density, 0.5);
     t.bits_per_element = density * (32.0 + pos_bits);
     return t;
   }
