@@ -132,8 +132,9 @@ class TERN_EXPORT Codec {
     return DecodeAdd(AsBytes(payload), ctx, out);
   }
 
-  // How decoded values meet the output buffer. kSubtract (out -= decoded)
-  // serves error feedback's residual update.
+  // How decoded values meet the output buffer (kSubtract: out -= decoded,
+  // e.g. to take a contribution back out). Decode and DecodeAdd are the
+  // usual entry points; every codec implements all three modes.
   enum class DecodeMode { kStore, kAdd, kSubtract };
   virtual Status DecodeImpl(std::span<const uint8_t> payload, const CodecContext& ctx,
                             std::span<float> out, DecodeMode mode) const = 0;
