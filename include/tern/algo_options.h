@@ -106,12 +106,14 @@ struct StreamingDiLoCoOptions {
 
 // One-step-delayed DiLoCo (PCCL's async_diloco): the all-reduce of outer
 // step t runs in the background over the next H inner steps and is applied
-// at step t + 1.
+// at step t + 1. The default outer optimizer is PCCL's actual one, plain SGD
+// at lr 0.7: with a one-step-stale pseudo-gradient, Nesterov with momentum
+// 0.9 diverged on `tern bench strategies` (docs/strategies.md).
 struct AsyncDiLoCoOptions {
   CommonStrategyOptions common;
   int sync_every = 100;
   std::string codec;
-  OuterOptimizerOptions outer;
+  OuterOptimizerOptions outer{.rule = OuterRule::kSgd, .lr = 0.7f, .momentum = 0.0f};
 };
 
 // NoLoCo: no all-reduce; every H steps peers form random groups (pairs by

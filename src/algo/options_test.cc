@@ -18,6 +18,9 @@ TEST(StrategyOptionsTest, DefaultsFollowTheReferences) {
   EXPECT_EQ(d.outer.lr, 0.7f);
   EXPECT_EQ(d.outer.momentum, 0.9f);
   EXPECT_EQ(d.sync_every, 500);
+  const auto a = std::get<AsyncDiLoCoOptions>(*ParseStrategyConfig("async-diloco"));
+  EXPECT_EQ(a.outer.rule, OuterRule::kSgd);  // PCCL's; delayed Nesterov 0.9 diverges
+  EXPECT_EQ(a.outer.lr, 0.7f);
 }
 
 TEST(StrategyOptionsTest, ParsesKeys) {

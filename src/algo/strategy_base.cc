@@ -117,7 +117,8 @@ uint64_t StrategyBase::ReplicatedHash() {
 Status StrategyBase::BeforeSafePoint() {
   TERN_RETURN_IF_ERROR(RequireAttached());
   if (bg_work_) WaitBackground().IgnoreError();  // surfaces at the consuming hook
-  hash_before_ = ReplicatedHash();
+  if (!in_safe_point_) hash_before_ = ReplicatedHash();
+  in_safe_point_ = true;
   return OkStatus();
 }
 
@@ -142,6 +143,7 @@ Status StrategyBase::AfterSafePoint() {
   if (!joiners.empty()) TERN_RETURN_IF_ERROR(OnMembersJoined(old_members, joiners));
   members_ = std::move(now);
   hash_before_ = ReplicatedHash();
+  in_safe_point_ = false;
   return OkStatus();
 }
 

@@ -116,6 +116,10 @@ class StrategyBase : public Strategy {
   const uint64_t config_hash_;
   const uint8_t index_;
   uint64_t hash_before_ = 0;
+  // Between BeforeSafePoint and a successful AfterSafePoint: a safe point
+  // that failed midway (a partial sync) keeps the hash of the state before
+  // it, so the retry still sees that the sync replaced state.
+  bool in_safe_point_ = false;
 
   std::unique_ptr<Work> bg_work_;
   bool bg_waited_ = false;

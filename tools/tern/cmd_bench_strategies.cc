@@ -66,7 +66,7 @@ std::vector<Entry> Entries() {
   AsyncDiLoCoOptions a;
   a.sync_every = 100;
   a.codec = "int8:block=256";
-  e.push_back({"async-diloco", a, "H=100 int8:block=256, one-step delayed"});
+  e.push_back({"async-diloco", a, "H=100 int8:block=256, one-step delayed, outer SGD 0.7"});
   e.push_back({"noloco", NoLoCoOptions{}, "H=50 pairs, eta 0.7, beta 0.5, fp32"});
   LocalSgdOptions l;
   l.sync_every = 100;
