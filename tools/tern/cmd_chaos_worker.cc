@@ -31,6 +31,7 @@ struct WorkerFlags {
   uint64_t steps = 200;
   uint64_t seed = 1;
   int compute_ms = 20;
+  std::string listen_host = "127.0.0.1";
 };
 
 void Emit(const std::string& line) {
@@ -57,6 +58,7 @@ int RunWorker(const WorkerFlags& f) {
   o.master_address = f.master;
   o.run_id = f.run_id;
   o.secret = *secret;
+  o.listen_host = f.listen_host;
   auto world = MasterWorld::Join(o, milliseconds(60000));
   if (!world.ok()) return Fail(world.status());
   SetLogPrefix("peer " + std::to_string((*world)->peer_id()));
@@ -132,4 +134,5 @@ TERN_COMMAND(ChaosWorker, "zz chaos-worker") {
   cmd->add_option("--steps", f->steps);
   cmd->add_option("--seed", f->seed);
   cmd->add_option("--compute-ms", f->compute_ms);
+  cmd->add_option("--listen-host", f->listen_host);
 }
