@@ -152,6 +152,31 @@ TEST(MasterWorldTest, MasterRefusesToStartWithoutSecret) {
   EXPECT_TRUE(Master::Start(o).ok());
 }
 
+TEST(MasterWorldTest, OptimizeTopologyMeasuresEveryLinkAndAdoptsTheRing) {
+  auto master = StartMaster(3);
+  auto worlds = JoinAll(*master, 3);
+  const uint64_t before = worlds[0]->View().revision;
+  std::vector<Result<TopologyReport>> reports(3, InternalError("not run"));
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 3; ++i) {
+    ts.emplace_back([&, i] { reports[i] = worlds[i]->OptimizeTopology(kTimeout, 1 << 20); });
+  }
+  for (auto& t : ts) t.join();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(reports[i].ok()) << reports[i].status().ToString();
+    const TopologyReport& r = *reports[i];
+    EXPECT_GT(r.revision, before);
+    EXPECT_EQ(r.ring.size(), 3u);
+    EXPECT_EQ(r.links.size(), 6u);
+    for (const LinkBandwidth& l : r.links) EXPECT_GT(l.mbps, 0.0);
+    EXPECT_GE(r.bottleneck_mbps, r.previous_bottleneck_mbps);
+    EXPECT_TRUE(r.exact);
+    const WorldView v = worlds[i]->View();
+    EXPECT_EQ(v.revision, r.revision);
+    for (size_t k = 0; k < r.ring.size(); ++k) EXPECT_EQ(v.peers[k].peer_id, r.ring[k]);
+  }
+}
+
 TEST(MasterWorldTest, TlsRunWorks) {
   MasterOptions o;
   o.tls = true;
