@@ -120,9 +120,6 @@ struct MasterWorldOptions {
   // How long Connect (and background reconnects) wait for the master per
   // attempt; reconnects back off up to this.
   std::chrono::milliseconds connect_timeout{10000};
-  // How long a report of a failed peer may take the master to confirm
-  // (ping) before UpdateTopology gives up waiting for a verdict.
-  std::chrono::milliseconds failure_verdict_timeout{1000};
 };
 
 // --- Master ------------------------------------------------------------------
@@ -272,13 +269,17 @@ class TERN_EXPORT MasterWorld : public World {
   // may not be visible yet: see "Joins" above for why that is harmless.
   Result<bool> PeersPending(std::chrono::milliseconds timeout) override;
   // See "Joins, failures and revisions" above. For a pending peer, waits
-  // until it is admitted. Errors: kDeadlineExceeded, kUnavailable (master
-  // unreachable for the whole timeout), kPermissionDenied (this peer was
-  // dropped from the run, e.g. after missing heartbeats: create a new
-  // MasterWorld to rejoin as a new peer), kFailedPrecondition (after Leave).
+  // until it is admitted. A peer the master dropped while it was alive
+  // (e.g. its heartbeats were lost for longer than the timeout) reconnects
+  // by itself as a pending peer with its old id; its UpdateTopology waits
+  // until a later revision readmits it (it then receives the replicated
+  // state as a joiner). Errors: kDeadlineExceeded, kUnavailable (master
+  // unreachable at the deadline), kFailedPrecondition (after Leave).
   Status UpdateTopology(std::chrono::milliseconds timeout) override;
-  // Forwards the suspicion to the master (non-blocking). The next
-  // UpdateTopology waits up to failure_verdict_timeout for the verdict.
+  // Forwards the suspicion to the master (non-blocking), which pings the
+  // suspect: no answer within min(1 s, heartbeat timeout), or a second
+  // report in the same revision, drops it. The next UpdateTopology waits
+  // for that verdict.
   void ReportPeerFailure(uint64_t peer_id, const Status& cause) override;
   net::Listener& DataListener() override;
   const net::Authenticator* DataAuthenticator() const override;
