@@ -18,6 +18,7 @@ CpuFeatures Detect() {
 #if defined(__x86_64__)
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  const unsigned cx1 = c;  // leaf 1 ECX (bit 1: PCLMULQDQ)
   f.sse42 = c & (1u << 20);
   const bool osxsave = c & (1u << 27);
   uint64_t xcr0 = 0;
@@ -38,6 +39,7 @@ CpuFeatures Detect() {
     f.avx512dq = f.avx512f && (b & (1u << 17));
     f.avx512bw = f.avx512f && (b & (1u << 30));
     f.avx512vl = f.avx512f && (b & (1u << 31));
+    f.vpclmulqdq = f.avx512f && (c & (1u << 10)) && (cx1 & (1u << 1));
   }
 #endif
   return f;

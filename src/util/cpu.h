@@ -18,6 +18,7 @@ struct CpuFeatures {
   bool avx512bw = false;
   bool avx512vl = false;
   bool avx512dq = false;
+  bool vpclmulqdq = false;  // 512-bit carry-less multiply (crc32c folding)
 };
 
 // Detected once; thread-safe. TERN_CPU=scalar in the environment turns every

@@ -35,7 +35,9 @@ TEST(Crc32cTest, InterleavedHardwarePathMatchesPortableOnLongInputs) {
   std::string buf(3 * 8192 * 2 + 3 * 256 + 777, '\0');
   for (auto& c : buf) c = static_cast<char>(r.NextU32());
   for (size_t off : {0u, 1u, 5u}) {
-    for (size_t n : {size_t{3 * 8192}, size_t{3 * 8192 + 1}, size_t{3 * 256 + 13}, buf.size() - off}) {
+    for (size_t n : {size_t{3 * 8192}, size_t{3 * 8192 + 1}, size_t{3 * 256 + 13}, size_t{1023},
+                     size_t{1024}, size_t{1025}, size_t{1279}, size_t{1280}, size_t{5000},
+                     buf.size() - off}) {
       EXPECT_EQ(internal::Crc32cPortable(buf.data() + off, n, 7),
                 internal::Crc32cHardware(buf.data() + off, n, 7))
           << "off " << off << " n " << n;
