@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "tern/master.h"
 #include "train/child_process.h"
 #include "util/clock.h"
+#include "util/logging.h"
 
 namespace tern::train {
 namespace {
@@ -100,6 +102,9 @@ Status LocalRun::Start() {
   } else {
     exe_ = o_.exe;
   }
+  // The embedded master logs every departure as a warning; at the end of
+  // a run all workers leave, which is no news. Its errors still show.
+  if (std::getenv("TERN_LOG_LEVEL") == nullptr) SetLogLevel(LogLevel::kERROR);
   TERN_ASSIGN_OR_RETURN(master_, Master::StartLocal(/*run_id=*/1, /*min_peers=*/c_.workers));
   secret_path_ = o_.work_dir + "/secret";
   config_path_ = o_.work_dir + "/config.json";

@@ -30,6 +30,7 @@ void RunMonitor::OnEvent(int slot, int process, const WorkerEvent& e, double now
     if (first_start_ < 0) first_start_ = now;
   } else if (e.event == "step") {
     p.last = e;
+    p.loss = e.loss;
     max_step_ = std::max(max_step_, e.step);
     if (e.mark) marks_[e.step].push_back(e.bytes_sent);
   } else if (e.event == "eval") {
@@ -85,7 +86,7 @@ std::string RunMonitor::ProgressLine(double now) const {
     samples += p.last.samples;
     if (!p.started || !p.error.ok()) continue;
     ++live;
-    loss += p.last.loss;
+    loss += p.loss;
     bytes += static_cast<double>(p.last.bytes_sent);
   }
   char buf[256];

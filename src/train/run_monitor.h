@@ -70,6 +70,7 @@ class RunMonitor {
   struct Process {
     int slot = 0;
     WorkerEvent last;  // latest "step" / "done"
+    double loss = 0;   // of the latest "step"
     bool started = false;
     bool done = false;
     Status error;

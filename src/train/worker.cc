@@ -3,6 +3,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "tern/communicator.h"
 #include "tern/strategy.h"
@@ -201,14 +202,20 @@ Status WorkerRun::Train() {
   return WithRetry([&] { return strategy_->Finish(); });
 }
 
+// Best effort, one attempt: the workers leave right after it, so a retry
+// could wait for peers that are gone. A worker that misses the others'
+// totals reports its own.
 Result<std::vector<WorkerEvent>> WorkerRun::Gather(const WorkerEvent& mine) {
   std::vector<std::string> blobs;
   CollectiveOptions co;
   co.timeout = milliseconds(std::max(c_.timeout_ms, 30000));
   co.max_blob_bytes = 1 << 16;
-  TERN_RETURN_IF_ERROR(WithRetry([&] {
-    return comm_->AllGatherBytes(EventToJson(mine), &blobs, co);
-  }));
+  TERN_RETURN_IF_ERROR(comm_->AllGatherBytes(EventToJson(mine), &blobs, co));
+  if (linkem_) {
+    // Frames to slower peers may still sit in a proxy's delay queue; a
+    // close now could reset their connection mid-gather.
+    std::this_thread::sleep_for(milliseconds(50 + static_cast<int64_t>(4 * c_.link_delay_ms)));
+  }
   std::vector<WorkerEvent> out;
   for (const std::string& b : blobs) {
     TERN_ASSIGN_OR_RETURN(WorkerEvent e, EventFromJson(b));

@@ -249,7 +249,9 @@ int RunTrain(TrainFlags& f) {
   }
   if (f.rank < 0) return Fail("worker mode needs --rank or RANK (0 .. workers-1)");
   if (f.secret_file.empty()) f.secret_file = Env("TERN_SECRET_FILE");
-  if (f.config.chaos) return Fail("--chaos runs only locally (without --master)");
+  if (f.config.chaos && f.worker_config.empty()) {
+    return Fail("--chaos runs only locally (without --master)");
+  }
   return RunTrainWorker(f.config, f.master, f.secret_file, f.run_id, f.rank, f.listen_host,
                         f.advertise_host, !f.worker_config.empty(), f.json);
 }
