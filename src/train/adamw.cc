@@ -85,6 +85,15 @@ void AdamW::Step(std::span<float> params, std::span<const float> grads, float lr
   internal::AdamWKernel(a, Cpu().avx2 ? internal::KernelPath::kAvx2 : internal::KernelPath::kBaseline);
 }
 
+void AdamW::SetSteps(int64_t steps) {
+  steps_ = 0;
+  beta1_power_ = beta2_power_ = 1.0;
+  for (; steps_ < steps; ++steps_) {
+    beta1_power_ *= options_.beta1;
+    beta2_power_ *= options_.beta2;
+  }
+}
+
 void AdamW::Reset() {
   steps_ = 0;
   beta1_power_ = beta2_power_ = 1.0;

@@ -48,6 +48,15 @@ class AdamW {
   void Reset();
 
   int64_t steps() const { return steps_; }
+  // The moments, in place, for a strategy that replicates them (data
+  // parallel: every peer applies the same averaged gradient, so they
+  // agree) and a joiner that receives them. Valid for the optimizer's life.
+  std::span<float> first_moment() { return m_; }
+  std::span<float> second_moment() { return v_; }
+  // Sets the step count as if `steps` steps had run (a joiner adopting the
+  // run's count); the bias-correction powers come from the same repeated
+  // products, so they match a peer that ran them. REQUIRES: steps >= 0.
+  void SetSteps(int64_t steps);
   const AdamWOptions& options() const { return options_; }
 
  private:

@@ -80,6 +80,29 @@ TEST(AdamWTest, ResetForgetsMoments) {
 }
 
 // The AVX2 path must give the scalar baseline's bits (DESIGN.md semantic 3).
+// A joiner of a data-parallel run receives the moments and adopts the step
+// count; its next step must match the peer that ran every step.
+TEST(AdamWTest, CopiedMomentsAndSetStepsContinueBitForBit) {
+  const size_t n = 33;
+  AdamW ran(n, AdamWOptions{}), joined(n, AdamWOptions{});
+  std::vector<float> p(n, 0.5f), g(n);
+  RngStream rng(9, RngPurpose::kTest);
+  for (int t = 0; t < 7; ++t) {
+    for (float& x : g) x = rng.Normal();
+    ran.Step(p, g, 1e-2f);
+  }
+  std::vector<float> q = p;
+  std::copy(ran.first_moment().begin(), ran.first_moment().end(), joined.first_moment().begin());
+  std::copy(ran.second_moment().begin(), ran.second_moment().end(),
+            joined.second_moment().begin());
+  joined.SetSteps(ran.steps());
+  EXPECT_EQ(joined.steps(), 7);
+  for (float& x : g) x = rng.Normal();
+  ran.Step(p, g, 1e-2f);
+  joined.Step(q, g, 1e-2f);
+  EXPECT_EQ(std::memcmp(p.data(), q.data(), n * sizeof(float)), 0);
+}
+
 TEST(AdamWTest, Avx2PathMatchesBaselineBitForBit) {
   const size_t n = 1003;  // not a multiple of any vector width
   RngStream rng(8, RngPurpose::kTest);

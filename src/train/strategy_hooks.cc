@@ -29,6 +29,11 @@ ModelBuffers ModelBuffersOf(Trainer& trainer) {
     b.layout.push_back(
         ParamSlice{.name = p.name, .offset = p.offset, .numel = p.values.size(), .shape = p.shape});
   }
+  // Declared, not owned: data-parallel replicates AdamW's moments (every
+  // peer applies the same averaged gradient); the others keep them local.
+  AdamW& adamw = trainer.optimizer();
+  b.optimizer_state = {{.name = "adamw.m", .replicated = false, .values = adamw.first_moment()},
+                       {.name = "adamw.v", .replicated = false, .values = adamw.second_moment()}};
   return b;
 }
 

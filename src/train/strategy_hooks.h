@@ -41,8 +41,9 @@ class StrategyHooks : public StepHooks {
   Strategy* strategy_;
 };
 
-// The trainer's flat buffers and layout (no optimizer state: AdamW's moments
-// stay inside the trainer). The spans stay valid for the trainer's lifetime.
+// The trainer's flat buffers, layout and AdamW moments ("adamw.m",
+// "adamw.v"; the strategy decides whether they are replicated). The spans
+// stay valid for the trainer's lifetime.
 ModelBuffers ModelBuffersOf(Trainer& trainer);
 
 }  // namespace tern::train

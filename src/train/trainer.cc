@@ -207,6 +207,7 @@ Status Trainer::SetLrSchedule(const LrSchedule& schedule) {
 
 float Trainer::CurrentLr() const { return s_->options.schedule.At(s_->step); }
 void Trainer::ResetOptimizer() { s_->adamw.Reset(); }
+AdamW& Trainer::optimizer() { return s_->adamw; }
 
 std::vector<float> Trainer::SnapshotParameters() const {
   std::span<const float> p = std::as_const(*s_->model).flat_parameters();

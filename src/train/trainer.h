@@ -115,6 +115,9 @@ class Trainer {
   float CurrentLr() const;  // the rate the next step will use
   // Forgets AdamW's moments and step count.
   void ResetOptimizer();
+  // The inner optimizer, e.g. to declare its moments to a strategy that
+  // replicates them (data parallel).
+  AdamW& optimizer();
 
   // A copy of the flat parameters, and writing one back.
   std::vector<float> SnapshotParameters() const;

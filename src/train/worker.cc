@@ -85,6 +85,7 @@ class WorkerRun {
   double t0_ = 0, eval_seconds_ = 0;
   int64_t local_steps_ = 0;
   int safe_points_ = 0;
+  bool adamw_replicated_ = false;
 };
 
 WorkerEvent WorkerRun::Event(const char* kind) {
@@ -125,6 +126,9 @@ Status WorkerRun::Setup() {
   TERN_ASSIGN_OR_RETURN(StrategyParams params, StrategyParamsFor(c_));
   TERN_ASSIGN_OR_RETURN(strategy_, Strategy::Create(c_.strategy, params));
   TERN_RETURN_IF_ERROR(strategy_->Attach(comm_.get(), net_world_, ModelBuffersOf(*trainer_)));
+  for (const StateTensor& t : strategy_->State()) {
+    if (t.name == "optimizer.adamw.m") adamw_replicated_ = t.replicated;
+  }
   hooks_ = std::make_unique<StrategyHooks>(strategy_.get());
   trainer_->SetStepHooks(hooks_.get());
   const milliseconds step_timeout(std::max(c_.timeout_ms, 30000));
@@ -138,6 +142,11 @@ Status WorkerRun::Setup() {
 Status WorkerRun::SafePointNow(bool initial) {
   TERN_ASSIGN_OR_RETURN(SafePointReport r, sp_->Run(initial));
   ++safe_points_;
+  if (adamw_replicated_) {
+    // The moments arrived with the sync; the step count (bias correction)
+    // is the run's, since every peer applies one AdamW step per step.
+    trainer_->optimizer().SetSteps(strategy_->step());
+  }
   WorkerEvent e = Event("safepoint");
   e.fixed = r.fixed;
   e.state_bytes = r.bytes_received;
