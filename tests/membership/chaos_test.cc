@@ -28,8 +28,8 @@ nlohmann::json RunChaos(int seed) {
   return nlohmann::json::parse(last, nullptr, /*allow_exceptions=*/false);
 }
 
-TEST(ChaosTest, PeersAndMasterKilledAtRandomNeverDivergeOrHang) {
-  for (int seed : {1, 2}) {
+void ExpectNoDivergenceNoHang(std::initializer_list<int> seeds) {
+  for (int seed : seeds) {
     nlohmann::json r = RunChaos(seed);
     ASSERT_TRUE(r.is_object()) << "no JSON from tern chaos";
     std::printf("chaos seed %d: %s\n", seed, r.dump().c_str());
@@ -38,12 +38,19 @@ TEST(ChaosTest, PeersAndMasterKilledAtRandomNeverDivergeOrHang) {
     EXPECT_EQ(r["hangs"], 0);
     EXPECT_EQ(r["worker_errors"], 0);
     EXPECT_GT(r["kills"].get<int>(), 0);
-    EXPECT_EQ(r["joins"], r["kills"]);
+    // Every killed peer is replaced, except one killed in the last steps.
+    EXPECT_GE(r["joins"].get<int>(), r["kills"].get<int>() - 1);
     // Liveness with slack (the 1 s target is measured by the long run and
     // reported; the machine is shared).
     EXPECT_LT(r["recovery_ms_p50"].get<double>(), 5000.0);
   }
 }
+
+#ifdef TERN_CHAOS_LONG
+TEST(ChaosLongTest, SixRanksTwoHundredStepsNeverDivergeOrHang) { ExpectNoDivergenceNoHang({1, 2, 3}); }
+#else
+TEST(ChaosTest, PeersAndMasterKilledAtRandomNeverDivergeOrHang) { ExpectNoDivergenceNoHang({1, 2}); }
+#endif
 
 }  // namespace
 }  // namespace tern::testing

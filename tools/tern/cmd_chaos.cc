@@ -299,7 +299,9 @@ void Chaos::MaybeAct(int64_t now) {
         Log("recovery timed out; no step from" + waiting);
       }
       survivors_.clear();
-      if (!chaos_allowed) {
+      // A replacement joins unless the run is about to end (a peer that
+      // found nobody left would start a new run from its own state).
+      if (max_step_ + 2 >= f_.steps) {
         phase_ = Phase::kIdle;
         return;
       }
