@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <numeric>
 
 #include "collective/testing/thread_ranks.h"
@@ -62,6 +63,26 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{3, 1023, Algorithm::kRing}, Case{3, 5000, Algorithm::kRecursiveDoubling},
                       Case{4, 3, Algorithm::kRing}, Case{5, 20000, Algorithm::kRecursiveDoubling},
                       Case{2, 1, Algorithm::kRecursiveDoubling}));
+
+TEST(CommunicatorTest, ByteCountersBalanceAcrossRanksAndAccumulate) {
+  std::mutex mu;
+  uint64_t sent = 0, received = 0;
+  RunThreadRanks(3, [&](int r, Communicator& comm, StaticWorld&) {
+    std::vector<float> buf(100000, static_cast<float>(r));
+    OpStats a, b;
+    ASSERT_OK(comm.AllReduce(TensorView::Of(buf), {.stats = &a}));
+    ASSERT_OK(comm.AllReduce(TensorView::Of(buf), {.stats = &b}));
+    // A ring moves 2(n-1)/n of the buffer each way, plus frame headers.
+    EXPECT_GE(a.bytes_sent, 400000u * 4 / 3);
+    EXPECT_LT(a.bytes_sent, 400000u * 4 / 3 + 4096);
+    EXPECT_EQ(a.algorithm, Algorithm::kRing);
+    EXPECT_EQ(comm.TotalStats().bytes_sent, a.bytes_sent + b.bytes_sent);
+    std::lock_guard<std::mutex> lock(mu);
+    sent += a.bytes_sent;
+    received += a.bytes_received;
+  });
+  EXPECT_EQ(sent, received);
+}
 
 TEST(CommunicatorTest, AvgMinMaxOnHalfTypes) {
   RunThreadRanks(3, [&](int r, Communicator& comm, StaticWorld&) {
