@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "membership/codes.h"
 #include "membership/frames.h"
 #include "net/handshake.h"
 #include "net/tcp.h"
@@ -17,10 +18,7 @@ namespace {
 int64_t NowMs() { return NowNanos() / 1000000; }
 
 Status FromRefusal(const proto::Refused& r) {
-  const int32_t c = r.code();
-  const bool known = c > 0 && c <= static_cast<int32_t>(StatusCode::kDataLoss);
-  return Status(known ? static_cast<StatusCode>(c) : StatusCode::kFailedPrecondition,
-                "the master refused this peer: " + r.message());
+  return StatusFromWire(r.code(), "the master refused this peer: " + r.message());
 }
 
 }  // namespace

@@ -122,6 +122,11 @@ TEST(MasterWorldTest, WrongSecretIsPermissionDeniedOnBothSides) {
   ASSERT_FALSE(w.ok());
   EXPECT_EQ(w.status().code(), StatusCode::kPermissionDenied) << w.status().ToString();
   EXPECT_NE(w.status().message().find("secret"), std::string_view::npos) << w.status().ToString();
+  // The master counts the refusal just after answering it.
+  const Deadline d = Deadline::AfterMillis(2000);
+  while (master->Snapshot().auth_failures == 0 && !d.Expired()) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
   EXPECT_GE(master->Snapshot().auth_failures, 1u);
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "membership/codes.h"
 #include "membership/frames.h"
 #include "membership/master_world_impl.h"
 #include "membership/state_hash.h"
@@ -40,11 +41,6 @@ struct Entry {
     return {};
   }
 };
-
-Status FromCode(int32_t code, const std::string& message) {
-  const bool known = code > 0 && code <= static_cast<int32_t>(StatusCode::kDataLoss);
-  return Status(known ? static_cast<StatusCode>(code) : StatusCode::kUnknown, message);
-}
 
 }  // namespace
 
@@ -198,7 +194,9 @@ Result<SyncReport> SharedState::Impl::Sync(Deadline deadline) {
 
 Result<SyncReport> SharedState::Impl::Finish(const mp::SyncResult& r, SyncReport report,
                                              int64_t start) {
-  if (r.code() != 0) return FromCode(r.code(), "shared-state sync: " + r.message());
+  if (r.code() != 0) {
+    return membership::StatusFromWire(r.code(), "shared-state sync: " + r.message());
+  }
   report.round = r.round();
   report.state_hash = Combine(Hashes());
   if (report.state_hash != r.state_hash()) {

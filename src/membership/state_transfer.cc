@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "membership/codes.h"
 #include "membership/frames.h"
 #include "net/blocking.h"
 #include "net/tcp.h"
@@ -30,11 +31,6 @@ Result<net::Frame> Recv(net::Conn& conn, CpFrame type, uint32_t max, uint64_t* c
                          std::to_string(FrameCode(type)) + " was expected");
   }
   return f;
-}
-
-Status FromCode(int32_t code, const std::string& message) {
-  const bool known = code > 0 && code <= static_cast<int32_t>(StatusCode::kDataLoss);
-  return Status(known ? static_cast<StatusCode>(code) : StatusCode::kUnknown, message);
 }
 
 }  // namespace
@@ -81,7 +77,7 @@ Status FetchFrom(const FetchTarget& donor, const net::HandshakeParams& params, u
     proto::FetchHeader h;
     if (!h.ParseFromString(hf.payload)) return DataLossError("malformed fetch header");
     if (h.code() != 0) {
-      return FromCode(h.code(), "peer " + std::to_string(donor.peer_id) + " could not send '" +
+      return StatusFromWire(h.code(), "peer " + std::to_string(donor.peer_id) + " could not send '" +
                                     f.name() + "': " + h.message());
     }
     if (h.name() != f.name() || h.nbytes() != f.nbytes() || h.hash() != f.hash()) {

@@ -4,6 +4,7 @@
 #include <set>
 #include <tuple>
 
+#include "membership/codes.h"
 #include "membership/master_core.h"
 #include "membership/state_hash.h"
 #include "tern/shared_state.h"
@@ -192,8 +193,7 @@ void SyncCoordinator::OnDone(uint64_t peer, const proto::SyncDone& d, Outbox* ou
   auto it = parts_.find(peer);
   if (phase_ != Phase::kFetching || d.round() != round_ || it == parts_.end()) return;
   if (d.code() != 0) {
-    const bool known = d.code() > 0 && d.code() <= static_cast<int32_t>(StatusCode::kDataLoss);
-    Finish(known ? static_cast<StatusCode>(d.code()) : StatusCode::kUnknown,
+    Finish(CodeFromWire(d.code()),
            "peer " + std::to_string(peer) + " could not fetch: " + d.message(), out);
     return;
   }

@@ -1,6 +1,7 @@
 // MasterWorld::OptimizeTopology: the peer's side of a topology round
 // (docs/membership_protocol.md, "Topology"): ask, wait for our turn,
 // measure our outgoing links, report, adopt the ring the master chose.
+#include "membership/codes.h"
 #include "membership/frames.h"
 #include "membership/master_world_impl.h"
 #include "membership/proto/state.pb.h"
@@ -14,11 +15,6 @@ namespace mp = membership::proto;
 
 namespace {
 constexpr size_t kProbeFrame = size_t{1} << 20;
-
-Status FromCode(int32_t code, const std::string& message) {
-  const bool known = code > 0 && code <= static_cast<int32_t>(StatusCode::kDataLoss);
-  return Status(known ? static_cast<StatusCode>(code) : StatusCode::kUnknown, message);
-}
 }  // namespace
 
 Result<std::vector<LinkBandwidth>> MasterWorld::Impl::Measure(const mp::TopologyPlan& plan,
@@ -70,7 +66,8 @@ Result<TopologyReport> MasterWorld::Impl::OptimizeTopology(Deadline deadline, si
   uint64_t epoch = 0;
   TERN_ASSIGN_OR_RETURN(mp::MasterToPeer first, Request(req, request, any, deadline, &epoch));
   if (first.has_topology_result()) {
-    return FromCode(first.topology_result().code(), first.topology_result().message());
+    return membership::StatusFromWire(first.topology_result().code(),
+                                      first.topology_result().message());
   }
   const mp::TopologyPlan plan = first.topology_plan();
   {
@@ -102,7 +99,7 @@ Result<TopologyReport> MasterWorld::Impl::OptimizeTopology(Deadline deadline, si
   TERN_ASSIGN_OR_RETURN(mp::MasterToPeer last, AwaitReply(request, any, deadline, epoch));
   if (!last.has_topology_result()) return DataLossError("unexpected answer to a topology request");
   const mp::TopologyResult& r = last.topology_result();
-  if (r.code() != 0) return FromCode(r.code(), r.message());
+  if (r.code() != 0) return membership::StatusFromWire(r.code(), r.message());
   TopologyReport report;
   report.revision = r.revision();
   report.ring.assign(r.ring().begin(), r.ring().end());

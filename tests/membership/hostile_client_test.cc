@@ -81,9 +81,10 @@ class HostileClientTest : public ::testing::Test {
   // established, so a stranger there waits in the backlog until then.)
   static void SendRaw(const std::string& address, const std::string& bytes,
                       bool expect_close = true) {
-    auto c = net::TcpConnect(address, Deadline::AfterMillis(2000));
-    ASSERT_TRUE(c.ok());
-    net::WriteAll(**c, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()},
+    auto conn = net::TcpConnect(address, Deadline::AfterMillis(2000));
+    ASSERT_TRUE(conn.ok());
+    net::Conn& c = **conn;
+    net::WriteAll(c, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()},
                   Deadline::AfterMillis(2000))
         .IgnoreError();
     if (!expect_close) return;
@@ -91,11 +92,24 @@ class HostileClientTest : public ::testing::Test {
     char b[256];
     const Deadline d = Deadline::AfterMillis(7000);
     for (;;) {
-      auto n = (*c)->ReadSome(b, sizeof(b));
+      auto n = c.ReadSome(b, sizeof(b));
       if (!n.ok()) return;
       ASSERT_FALSE(d.Expired()) << address << " kept a hostile connection open";
-      if (*n == 0) net::WaitReady(**c, true, false, d).IgnoreError();
+      if (*n == 0) net::WaitReady(c, true, false, d).IgnoreError();
     }
+  }
+
+  // An authenticated control connection, as a peer would open it.
+  std::unique_ptr<net::Conn> DialMaster() {
+    membership::RunAuthenticator auth(master_->PeerOptions().secret, nullptr);
+    auto c = net::TcpConnect(master_->address(), Deadline::AfterMillis(2000));
+    if (!c.ok()) return nullptr;
+    net::HandshakeParams p;
+    p.channel = membership::kMasterChannel;
+    p.run_id = master_->run_id();
+    p.auth = &auth;
+    if (!net::DialHandshake(*c, p, 0, 0, Deadline::AfterMillis(2000)).ok()) return nullptr;
+    return std::move(*c);
   }
 
   static std::string HugeFrameHeader() {
@@ -114,6 +128,10 @@ TEST_F(HostileClientTest, GarbageAndHugeLengthPrefixAreCutOff) {
   for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>(i * 131 + 7);
   SendRaw(master_->address(), garbage);
   SendRaw(master_->address(), HugeFrameHeader());
+  const Deadline d = Deadline::AfterMillis(2000);
+  while (master_->Snapshot().auth_failures < 2 && !d.Expired()) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
   EXPECT_GE(master_->Snapshot().auth_failures, 2u);
   ExpectRunHealthy();
 }
@@ -127,46 +145,34 @@ TEST_F(HostileClientTest, PeerServicesCutOffGarbageToo) {
 }
 
 TEST_F(HostileClientTest, AuthenticatedPeerSendingAHugeFrameIsDroppedAlone) {
-  membership::RunAuthenticator auth(master_->PeerOptions().secret, nullptr);
-  auto c = net::TcpConnect(master_->address(), Deadline::AfterMillis(2000));
-  ASSERT_TRUE(c.ok());
-  net::HandshakeParams p;
-  p.channel = membership::kMasterChannel;
-  p.run_id = master_->run_id();
-  p.auth = &auth;
-  ASSERT_TRUE(net::DialHandshake(*c, p, 0, 0, Deadline::AfterMillis(2000)).ok());
+  std::unique_ptr<net::Conn> c = DialMaster();
+  ASSERT_NE(c, nullptr);
   // A frame of type PeerToMaster announcing 4 GiB.
   std::string h = HugeFrameHeader();
   h[4] = 0;
   h[5] = 1;
   iovec iov{h.data(), h.size()};
-  ASSERT_TRUE((*c)->WriteSome(&iov, 1).ok());
+  ASSERT_TRUE(c->WriteSome(&iov, 1).ok());
   char b[64];
   const Deadline d = Deadline::AfterMillis(5000);
   Status closed;
   while (closed.ok() && !d.Expired()) {
-    auto n = (*c)->ReadSome(b, sizeof(b));
+    auto n = c->ReadSome(b, sizeof(b));
     if (!n.ok()) closed = n.status();
-    else if (*n == 0) net::WaitReady(**c, true, false, d).IgnoreError();
+    else if (*n == 0) net::WaitReady(*c, true, false, d).IgnoreError();
   }
   EXPECT_EQ(closed.code(), StatusCode::kUnavailable);
   ExpectRunHealthy();
 }
 
 TEST_F(HostileClientTest, AuthenticatedPeerSendingGarbageMessagesIsDroppedAlone) {
-  membership::RunAuthenticator auth(master_->PeerOptions().secret, nullptr);
-  auto c = net::TcpConnect(master_->address(), Deadline::AfterMillis(2000));
-  ASSERT_TRUE(c.ok());
-  net::HandshakeParams p;
-  p.channel = membership::kMasterChannel;
-  p.run_id = master_->run_id();
-  p.auth = &auth;
-  ASSERT_TRUE(net::DialHandshake(*c, p, 0, 0, Deadline::AfterMillis(2000)).ok());
-  ASSERT_TRUE(net::SendFrame(**c, membership::FrameCode(membership::CpFrame::kPeerToMaster),
+  std::unique_ptr<net::Conn> c = DialMaster();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(net::SendFrame(*c, membership::FrameCode(membership::CpFrame::kPeerToMaster),
                              std::string("\xff\xff\xff\xff\x0f garbage", 14),
                              Deadline::AfterMillis(2000))
                   .ok());
-  auto f = net::RecvFrame(**c, 1 << 20, Deadline::AfterMillis(5000));
+  auto f = net::RecvFrame(*c, 1 << 20, Deadline::AfterMillis(5000));
   EXPECT_FALSE(f.ok());  // closed without an answer
   ExpectRunHealthy();
 }
