@@ -182,68 +182,6 @@ void MasterCore::OnRegister(uint64_t conn, const proto::Register& r, int64_t now
   MaybeFormInitial(out);
 }
 
-// A re-registering peer tells what it knew; a master that lost its state
-// (or has an older one) adopts the newest view reported.
-void MasterCore::AdoptKnowledge(const proto::Register& r) {
-  next_peer_id_ = std::max(next_peer_id_, r.next_peer_id_seen());
-  for (const proto::Member& m : r.members()) next_peer_id_ = std::max(next_peer_id_, m.peer_id() + 1);
-  revision_floor_ = std::max({revision_floor_, r.announced_revision(), r.revision()});
-  // Only before this master formed any revision itself (the startup
-  // recovery window): afterwards two views cannot be merged, and the peer
-  // rejoins as a pending peer.
-  if (r.revision() <= revision_ || r.peer_id() == 0 || revisions_formed_ > 0) return;
-  // The peer knows a newer revision than we do: take its member list.
-  for (uint64_t id : members_) {
-    auto it = peers_.find(id);
-    if (it != peers_.end()) it->second.member = false;
-  }
-  members_.clear();
-  for (const proto::Member& m : r.members()) {
-    Peer& p = peers_[m.peer_id()];
-    if (p.id == 0) {
-      p.id = m.peer_id();
-      p.data_address = m.data_address();
-      p.state_address = m.state_address();
-      p.needs_state = false;
-    }
-    p.member = true;
-    p.adopted = false;
-    members_.push_back(p.id);
-  }
-  revision_ = r.revision();
-  committed_ = r.announced_revision() == r.revision();
-  TERN_LOG(INFO) << "master: adopted revision " << revision_ << " (" << members_.size()
-                 << " members) reported by peer " << r.peer_id();
-}
-
-void MasterCore::MaybeEndRecovery(int64_t now, Outbox* out) {
-  if (!recovering_) return;
-  bool all_back = !members_.empty();
-  for (uint64_t id : members_) all_back = all_back && peers_[id].conn != 0;
-  if (!all_back && now < recovery_end_ms_) return;
-  recovering_ = false;
-  std::vector<uint64_t> missing;
-  for (uint64_t id : members_) {
-    if (peers_[id].conn == 0) missing.push_back(id);
-  }
-  if (!missing.empty()) {
-    std::vector<uint64_t> keep;
-    for (uint64_t id : members_) {
-      if (peers_[id].conn != 0) keep.push_back(id);
-    }
-    for (uint64_t id : missing) {
-      peers_.erase(id);
-      ++peers_dropped_;
-    }
-    members_.clear();
-    FormWithPending(keep, "members missing after restart", out);
-  } else if (revision_floor_ > revision_ || (!members_.empty() && !committed_)) {
-    // Someone may have been told of a revision we never saw: form a new one
-    // above every number that could have been used.
-    FormWithPending(members_, "recovered mid-change", out);
-  }
-}
-
 void MasterCore::MaybeFormInitial(Outbox* out) {
   if (!members_.empty() || recovering_) return;
   std::vector<uint64_t> pending = PendingIds(true);
@@ -488,57 +426,6 @@ MasterCore::Peer* MasterCore::ByConn(uint64_t conn) {
   auto it = by_conn_.find(conn);
   if (it == by_conn_.end()) return nullptr;
   return &peers_.at(it->second);
-}
-
-std::vector<uint64_t> MasterCore::PendingIds(bool connected_only) const {
-  std::vector<uint64_t> ids;
-  for (const auto& [id, p] : peers_) {
-    if (!p.member && (!connected_only || p.conn != 0)) ids.push_back(id);
-  }
-  return ids;
-}
-
-RoundMember MasterCore::RoundMemberOf(uint64_t id) const {
-  const Peer& p = peers_.at(id);
-  return {id, p.conn, p.data_address, p.state_address, p.needs_state};
-}
-
-std::vector<RoundMember> MasterCore::RoundMembers() const {
-  std::vector<RoundMember> out;
-  for (uint64_t id : members_) {
-    out.push_back(RoundMemberOf(id));
-  }
-  return out;
-}
-
-proto::MasterState MasterCore::Persistent() const {
-  proto::MasterState s;
-  s.set_run_id(options_.run_id);
-  s.set_revision(revision_);
-  s.set_committed(committed_);
-  s.set_next_peer_id(next_peer_id_);
-  for (uint64_t id : members_) {
-    const Peer& p = peers_.at(id);
-    proto::Member* m = s.add_members();
-    m->set_peer_id(id);
-    m->set_data_address(p.data_address);
-    m->set_state_address(p.state_address);
-  }
-  return s;
-}
-
-MasterSnapshot MasterCore::Snapshot() const {
-  MasterSnapshot s;
-  s.run_id = options_.run_id;
-  s.revision = revision_;
-  s.committed = committed_;
-  for (uint64_t id : members_) s.members.push_back({id, peers_.at(id).data_address});
-  s.pending = PendingIds(false);
-  s.next_peer_id = next_peer_id_;
-  s.revisions_formed = revisions_formed_;
-  s.peers_dropped = peers_dropped_;
-  s.sync_rounds = sync_->rounds_completed();
-  return s;
 }
 
 }  // namespace tern::membership
