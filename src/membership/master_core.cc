@@ -143,6 +143,9 @@ void MasterCore::OnRegister(uint64_t conn, const proto::Register& r, int64_t now
     }
     id = next_peer_id_++;
     out->persist = true;
+  } else if (id >= (uint64_t{1} << 62)) {
+    Refuse(conn, StatusCode::kInvalidArgument, "implausible peer id", out);
+    return;
   } else if (id >= next_peer_id_) {
     next_peer_id_ = id + 1;
     out->persist = true;

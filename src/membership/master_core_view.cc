@@ -11,6 +11,15 @@ namespace tern::membership {
 // A re-registering peer tells what it knew; a master that lost its state
 // (or has an older one) adopts the newest view reported.
 void MasterCore::AdoptKnowledge(const proto::Register& r) {
+  // Numbers no run reaches would overflow ours: such a report is ignored.
+  constexpr uint64_t kImplausible = uint64_t{1} << 62;
+  bool sane = r.next_peer_id_seen() < kImplausible && r.revision() < kImplausible &&
+              r.announced_revision() < kImplausible && r.peer_id() < kImplausible;
+  for (const proto::Member& m : r.members()) sane = sane && m.peer_id() < kImplausible;
+  if (!sane) {
+    TERN_LOG(WARNING) << "master: ignoring an implausible view reported by peer " << r.peer_id();
+    return;
+  }
   next_peer_id_ = std::max(next_peer_id_, r.next_peer_id_seen());
   for (const proto::Member& m : r.members()) next_peer_id_ = std::max(next_peer_id_, m.peer_id() + 1);
   revision_floor_ = std::max({revision_floor_, r.announced_revision(), r.revision()});
