@@ -19,9 +19,12 @@ constexpr int kRanks = 4;
 constexpr int kSteps = 60;
 #endif
 
-nlohmann::json RunChaos(int seed) {
-  Child c = Child::Start({"chaos", "--ranks", std::to_string(kRanks), "--steps",
-                          std::to_string(kSteps), "--seed", std::to_string(seed), "--json"});
+nlohmann::json RunChaos(int seed, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"chaos", "--ranks", std::to_string(kRanks), "--steps",
+                                   std::to_string(kSteps), "--seed", std::to_string(seed),
+                                   "--json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  Child c = Child::Start(args);
   std::string last;
   while (auto line = c.ReadLine(std::chrono::minutes(10))) last = *line;
   c.Wait();
@@ -50,6 +53,24 @@ void ExpectNoDivergenceNoHang(std::initializer_list<int> seeds) {
 TEST(ChaosLongTest, SixRanksTwoHundredStepsNeverDivergeOrHang) { ExpectNoDivergenceNoHang({1, 2, 3}); }
 #else
 TEST(ChaosTest, PeersAndMasterKilledAtRandomNeverDivergeOrHang) { ExpectNoDivergenceNoHang({1, 2}); }
+
+// All-reduce dominates each step (16 MiB, no simulated compute), so the
+// SIGKILLs land inside all-reduces: every survivor's collective fails
+// (kUnavailable or kAborted), is retried on the new revision, and all end
+// bit-identical.
+TEST(ChaosTest, PeersKilledInsideAllReducesEndBitIdentical) {
+  nlohmann::json r = RunChaos(7, {"--numel", "4194304", "--compute-ms", "0",
+                                  "--master-kill-fraction", "0"});
+  ASSERT_TRUE(r.is_object());
+  std::printf("chaos inside all-reduces: %s\n", r.dump().c_str());
+  EXPECT_EQ(r["steps"], kSteps);
+  EXPECT_EQ(r["divergent_steps"], 0);
+  EXPECT_EQ(r["hangs"], 0);
+  EXPECT_EQ(r["worker_errors"], 0);
+  ASSERT_GT(r["kills"].get<int>(), 0);
+  // Most kills interrupted an all-reduce on the survivors.
+  EXPECT_GE(r["failed_collectives"].get<int>(), r["kills"].get<int>());
+}
 #endif
 
 }  // namespace
