@@ -159,6 +159,7 @@ void MasterCore::OnRegister(uint64_t conn, const proto::Register& r, int64_t now
   const bool known = p.id != 0;
   p.id = id;
   p.conn = conn;
+  if (!p.member) p.ready = false;  // until its UpdateTopology votes on this connection
   p.data_address = r.data_address();
   p.state_address = r.state_address();
   p.last_seen_ms = now;
@@ -193,9 +194,16 @@ void MasterCore::MaybeFormInitial(Outbox* out) {
 }
 
 void MasterCore::OnVote(Peer& p, const proto::Vote& v, int64_t now, Outbox* out) {
+  if (!p.member && !p.ready) {
+    // A pending peer's vote says it waits at its safe point: admit it at
+    // the next formation (and now, if it completes the first peers).
+    p.ready = true;
+    PushPending(out);
+    MaybeFormInitial(out);
+  }
   if (!p.member || v.revision() != revision_ || !committed_) {
-    // A pending peer has no vote; a member that is behind must adopt the
-    // newest revision first (the announce makes its UpdateTopology do so).
+    // A member that is behind must adopt the newest revision first (the
+    // announce makes its UpdateTopology do so).
     if (p.member) SendAnnounce(p, out);
     proto::MasterToPeer res;
     res.mutable_vote_result()->set_request_id(v.request_id());
@@ -372,6 +380,7 @@ void MasterCore::FormRevision(std::vector<uint64_t> members, const char* reason,
     // A joiner (pending until now) gets the state; it does not vote on it.
     if (before.count(id) == 0) p.needs_state = true;
     p.member = true;
+    p.ready = false;
     p.adopted = false;
     p.strikes = 0;
   }

@@ -82,6 +82,7 @@ class MasterCore {
     bool member = false;
     bool adopted = false;      // adopted the current revision
     bool needs_state = true;   // joined since the last completed sync: does not vote
+    bool ready = false;        // pending and waiting in UpdateTopology
     uint64_t ping_seq = 0;     // outstanding ping, 0 if none
     int64_t ping_deadline_ms = 0;
     int strikes = 0;           // reported but answered a ping, this revision
@@ -112,7 +113,10 @@ class MasterCore {
   void Refuse(uint64_t conn, StatusCode code, const std::string& why, Outbox* out);
 
   Peer* ByConn(uint64_t conn);
-  std::vector<uint64_t> PendingIds(bool connected_only) const;
+  // Pending peers; `ready_only`: connected ones waiting in UpdateTopology
+  // (they sent a Vote), the only ones a formation admits, so a peer that
+  // registered but never reaches its safe point cannot stall the barrier.
+  std::vector<uint64_t> PendingIds(bool ready_only) const;
   RoundMember RoundMemberOf(uint64_t id) const;
   std::vector<RoundMember> RoundMembers() const;
 

@@ -43,6 +43,11 @@ class MasterCoreTest : public ::testing::Test {
     o.recovery_window_ms = recovery_ms;
     core_ = std::make_unique<MasterCore>(o, std::move(loaded), now_);
   }
+  // A new peer registers and waits at its safe point (UpdateTopology).
+  void Join(uint64_t conn) {
+    Send(conn, Reg());
+    Send(conn, Vote(0));
+  }
   Outbox Send(uint64_t conn, const proto::PeerToMaster& m) {
     Outbox out;
     core_->OnMessage(conn, m, now_, &out);
@@ -65,10 +70,11 @@ class MasterCoreTest : public ::testing::Test {
 
 TEST_F(MasterCoreTest, FirstRevisionFormsAtMinPeersAndCommitsWhenAllAdopt) {
   Make(3);
-  Send(1, Reg());
-  Send(2, Reg());
+  for (uint64_t c : {1, 2, 3}) Send(c, Reg());
+  Send(1, Vote(0));
+  Send(2, Vote(0));
   EXPECT_EQ(core_->revision(), 0u);
-  Outbox o = Send(3, Reg());
+  Outbox o = Send(3, Vote(0));
   EXPECT_EQ(core_->revision(), 1u);
   EXPECT_TRUE(o.persist);
   EXPECT_TRUE(Has(o, 1, proto::MasterToPeer::kAnnounce));
@@ -82,10 +88,11 @@ TEST_F(MasterCoreTest, FirstRevisionFormsAtMinPeersAndCommitsWhenAllAdopt) {
 
 TEST_F(MasterCoreTest, JoinerWaitsForAVote) {
   Make(2);
-  Send(1, Reg());
-  Send(2, Reg());
+  Join(1);
+  Join(2);
   AdoptAll({1, 2});
-  Outbox o = Send(3, Reg());
+  Send(3, Reg());
+  Outbox o = Send(3, Vote(0));  // the joiner waits at its safe point
   EXPECT_EQ(core_->revision(), 1u);
   EXPECT_TRUE(Has(o, 1, proto::MasterToPeer::kPending));
   o = Send(1, Vote(1));
@@ -94,9 +101,21 @@ TEST_F(MasterCoreTest, JoinerWaitsForAVote) {
   EXPECT_EQ(core_->Snapshot().members.size(), 3u);
 }
 
+TEST_F(MasterCoreTest, PeerThatNeverReachesItsSafePointIsNotAdmitted) {
+  Make(2);
+  Join(1);
+  Join(2);
+  AdoptAll({1, 2});
+  Send(3, Reg());  // registered, but never calls UpdateTopology
+  Outbox o = Send(1, Vote(1));
+  EXPECT_EQ(core_->revision(), 1u);  // no barrier it would stall
+  EXPECT_TRUE(Has(o, 1, proto::MasterToPeer::kVoteResult));
+  EXPECT_EQ(core_->Snapshot().pending.size(), 1u);
+}
+
 TEST_F(MasterCoreTest, ClosedMemberIsDroppedAtOnce) {
   Make(3);
-  for (uint64_t c : {1, 2, 3}) Send(c, Reg());
+  for (uint64_t c : {1, 2, 3}) Join(c);
   AdoptAll({1, 2, 3});
   Outbox o;
   core_->OnClosed(2, now_, &o);
@@ -107,8 +126,8 @@ TEST_F(MasterCoreTest, ClosedMemberIsDroppedAtOnce) {
 
 TEST_F(MasterCoreTest, SilentMemberIsDroppedAfterTheHeartbeatTimeout) {
   Make(2);
-  Send(1, Reg());
-  Send(2, Reg());
+  Join(1);
+  Join(2);
   AdoptAll({1, 2});
   now_ += 2500;
   proto::PeerToMaster hb;
@@ -126,7 +145,7 @@ TEST_F(MasterCoreTest, SilentMemberIsDroppedAfterTheHeartbeatTimeout) {
 
 TEST_F(MasterCoreTest, SuspectThatAnswersThePingStaysUntilReportedAgain) {
   Make(3);
-  for (uint64_t c : {1, 2, 3}) Send(c, Reg());
+  for (uint64_t c : {1, 2, 3}) Join(c);
   AdoptAll({1, 2, 3});
   Outbox o = Send(1, Vote(1, {3}));
   ASSERT_TRUE(Has(o, 3, proto::MasterToPeer::kPing));
@@ -145,8 +164,8 @@ TEST_F(MasterCoreTest, SuspectThatAnswersThePingStaysUntilReportedAgain) {
 
 TEST_F(MasterCoreTest, SuspectThatMissesThePingIsDropped) {
   Make(2);
-  Send(1, Reg());
-  Send(2, Reg());
+  Join(1);
+  Join(2);
   AdoptAll({1, 2});
   Send(1, Vote(1, {2}));
   now_ += 1001;
@@ -199,7 +218,7 @@ TEST_F(MasterCoreTest, StatelessRestartAdoptsReportedViewAndNeverReusesIds) {
   // The first member back reports revision 5 of {3, 8}, having seen ids up to 10.
   Send(1, Reg(3, 5, {3, 8}, 11));
   EXPECT_EQ(core_->revision(), 5u);
-  Send(2, Reg());  // a new peer meanwhile
+  Join(2);  // a new peer meanwhile
   EXPECT_EQ(core_->Snapshot().pending, std::vector<uint64_t>{11});
   Send(3, Reg(8, 5, {3, 8}, 11));
   EXPECT_EQ(core_->revision(), 5u);
@@ -219,8 +238,8 @@ TEST_F(MasterCoreTest, MessageBeforeRegisterIsRefused) {
 
 TEST_F(MasterCoreTest, LeaveIsAcknowledgedAndFormsARevision) {
   Make(2);
-  Send(1, Reg());
-  Send(2, Reg());
+  Join(1);
+  Join(2);
   AdoptAll({1, 2});
   proto::PeerToMaster leave;
   leave.mutable_leave()->set_request_id(5);

@@ -122,10 +122,10 @@ std::vector<RoundMember> MasterCore::RoundMembers() const {
   return out;
 }
 
-std::vector<uint64_t> MasterCore::PendingIds(bool connected_only) const {
+std::vector<uint64_t> MasterCore::PendingIds(bool ready_only) const {
   std::vector<uint64_t> ids;
   for (const auto& [id, p] : peers_) {
-    if (!p.member && (!connected_only || p.conn != 0)) ids.push_back(id);
+    if (!p.member && (!ready_only || (p.conn != 0 && p.ready))) ids.push_back(id);
   }
   return ids;
 }

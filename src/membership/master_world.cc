@@ -196,8 +196,13 @@ Status MasterWorld::Impl::UpdateTopology(Deadline deadline) {
       continue;
     }
     if (view_.revision == 0 || announced_.revision() > view_.revision) {
-      // Pending, or left out of the newest revision (dropped): wait to be
-      // admitted into a later one.
+      // Pending, or left out of the newest revision (dropped): tell the
+      // master we wait at our safe point (only such peers are admitted),
+      // then wait to be admitted into a later revision.
+      mp::PeerToMaster ready;
+      ready.mutable_vote()->set_request_id(NextRequestId());
+      ready.mutable_vote()->set_revision(view_.revision);
+      client_->Send(ready);
       const uint64_t seen = announced_.revision();
       if (!wait([&] { return announced_.revision() > seen && AnnouncedIncludesMe(); })) {
         return Unreachable("waiting to be admitted into a revision");
