@@ -263,6 +263,7 @@ class TERN_EXPORT MasterWorld : public World {
   uint64_t run_id() const override;
   WorldView View() const override;
   uint64_t AnnouncedRevision() const override;
+  // True if peers wait (in their own UpdateTopology) to be admitted.
   // Answered locally from what the master pushes (no round trip), so it is
   // cheap to call every step; `timeout` is unused. kUnavailable only before
   // the first registration completed. A joiner that registered a moment ago
