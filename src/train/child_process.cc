@@ -20,15 +20,16 @@ int DecodeWaitStatus(int status) {
 }
 
 // In the child, between fork and exec: only async-signal-safe calls.
-[[noreturn]] void ExecChild(char* const* argv, int events_w, int log_fd, pid_t parent) {
+[[noreturn]] void ExecChild(char* const* argv, int events_w, int log_fd, int stdin_r,
+                            pid_t parent) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(127);  // the launcher died before prctl
+  if (stdin_r < 0) stdin_r = ::open("/dev/null", O_RDONLY);
+  if (stdin_r >= 0) ::dup2(stdin_r, STDIN_FILENO);
   ::dup2(log_fd, STDOUT_FILENO);
   ::dup2(log_fd, STDERR_FILENO);
   ::dup2(events_w, kChildEventsFd);
   ::close_range(kChildEventsFd + 1, ~0U, 0);
-  int devnull = ::open("/dev/null", O_RDONLY);
-  if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
   ::execv(argv[0], argv);
   const char msg[] = "tern: exec of the worker binary failed\n";
   (void)!::write(STDERR_FILENO, msg, sizeof(msg) - 1);
@@ -68,11 +69,12 @@ void ChildProcess::Signal(int sig) const {
 
 void ChildProcess::Close() {
   if (events_fd >= 0) ::close(events_fd);
-  events_fd = -1;
+  if (stdin_fd >= 0) ::close(stdin_fd);
+  events_fd = stdin_fd = -1;
 }
 
 Result<ChildProcess> SpawnChild(const std::vector<std::string>& argv,
-                                const std::string& log_path) {
+                                const std::string& log_path, bool stdin_pipe) {
   if (argv.empty() || argv[0].empty() || argv[0][0] != '/') {
     return InvalidArgumentError("SpawnChild needs an absolute program path");
   }
@@ -80,9 +82,13 @@ Result<ChildProcess> SpawnChild(const std::vector<std::string>& argv,
   if (log_fd < 0) {
     return InternalError("cannot open " + log_path + ": " + std::strerror(errno));
   }
-  int fds[2];
+  int fds[2], in[2] = {-1, -1};
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     ::close(log_fd);
+    return InternalError(std::string("pipe2: ") + std::strerror(errno));
+  }
+  if (stdin_pipe && ::pipe2(in, O_CLOEXEC) != 0) {
+    for (int fd : {log_fd, fds[0], fds[1]}) ::close(fd);
     return InternalError(std::string("pipe2: ") + std::strerror(errno));
   }
   std::vector<char*> args;
@@ -90,18 +96,21 @@ Result<ChildProcess> SpawnChild(const std::vector<std::string>& argv,
   args.push_back(nullptr);
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();
-  if (pid == 0) ExecChild(args.data(), fds[1], log_fd, parent);
+  if (pid == 0) ExecChild(args.data(), fds[1], log_fd, in[0], parent);
   const int fork_errno = errno;
   ::close(fds[1]);
   ::close(log_fd);
+  if (in[0] >= 0) ::close(in[0]);
   if (pid < 0) {
     ::close(fds[0]);
+    if (in[1] >= 0) ::close(in[1]);
     return InternalError(std::string("fork: ") + std::strerror(fork_errno));
   }
   ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
   ChildProcess c;
   c.pid = pid;
   c.events_fd = fds[0];
+  c.stdin_fd = in[1];
   return c;
 }
 

@@ -30,6 +30,7 @@ inline constexpr int kChildEventsFd = 3;
 struct ChildProcess {
   pid_t pid = -1;
   int events_fd = -1;  // read end, non-blocking, owned (closed by Close())
+  int stdin_fd = -1;   // write end of the child's stdin if asked for, owned
   bool exited = false;
   int exit_code = -1;  // 128 + signal if killed by one
 
@@ -42,10 +43,12 @@ struct ChildProcess {
   void Close();
 };
 
-// Starts argv[0] (an absolute path) with argv. kInternal if pipe/fork
-// fail; an exec failure shows as exit code 127 with the reason in the log.
+// Starts argv[0] (an absolute path) with argv. Its stdin is /dev/null, or
+// a pipe whose write end is `stdin_fd` if `stdin_pipe`. kInternal if
+// pipe/fork fail; an exec failure shows as exit code 127 with the reason in
+// the log.
 Result<ChildProcess> SpawnChild(const std::vector<std::string>& argv,
-                                const std::string& log_path);
+                                const std::string& log_path, bool stdin_pipe = false);
 
 // The running executable's path (/proc/self/exe resolved).
 Result<std::string> SelfExecutable();

@@ -75,7 +75,8 @@ class LocalRun {
   Result<LaunchResult> Loop();
 
  private:
-  Status Spawn(int slot);
+  Status Spawn(int slot, bool gated);
+  void OpenGates();
   void ReadEvents(Proc& p, double now);
   Status CheckExits();
   Status MaybeChaos(double now);
@@ -91,6 +92,7 @@ class LocalRun {
   std::string exe_, config_path_, secret_path_;
   std::vector<Proc> procs_;
   bool chaos_done_ = false;
+  int next_gate_ = 0;  // the next initial worker allowed to join
   double last_draw_ = -1;
   bool drew_ = false;
   bool finished_ = false;
@@ -110,24 +112,46 @@ Status LocalRun::Start() {
   config_path_ = o_.work_dir + "/config.json";
   TERN_RETURN_IF_ERROR(WriteFile(secret_path_, master_->PeerOptions().secret + "\n"));
   TERN_RETURN_IF_ERROR(WriteFile(config_path_, RunConfigToJson(c_) + "\n"));
-  for (int slot = 0; slot < c_.workers; ++slot) TERN_RETURN_IF_ERROR(Spawn(slot));
+  std::signal(SIGPIPE, SIG_IGN);  // a gate write to a worker that died
+  for (int slot = 0; slot < c_.workers; ++slot) TERN_RETURN_IF_ERROR(Spawn(slot, true));
   return OkStatus();
 }
 
-Status LocalRun::Spawn(int slot) {
+Status LocalRun::Spawn(int slot, bool gated) {
   Proc p;
   p.id = static_cast<int>(procs_.size());
   p.slot = slot;
   p.log = o_.work_dir + "/worker-" + std::to_string(slot) +
           (p.id >= c_.workers ? "." + std::to_string(p.id) : "") + ".log";
-  const std::vector<std::string> argv = {
+  std::vector<std::string> argv = {
       exe_, "train", "--worker-config", config_path_, "--master", master_->address(),
       "--secret-file", secret_path_, "--run-id", std::to_string(master_->run_id()),
       "--rank", std::to_string(slot)};
-  TERN_ASSIGN_OR_RETURN(p.child, SpawnChild(argv, p.log));
+  if (gated) argv.push_back("--join-gate");
+  TERN_ASSIGN_OR_RETURN(p.child, SpawnChild(argv, p.log, gated));
   p.reader = std::make_unique<LineReader>(p.child.events_fd);
   procs_.push_back(std::move(p));
   return OkStatus();
+}
+
+// Every worker loads its data at once, but worker k registers with the
+// master only after worker k-1 has: peer ids, and with them the ranks of
+// the first revision, follow the slots, so the reduction order, and with it
+// every result bit, is the same from run to run.
+void LocalRun::OpenGates() {
+  while (next_gate_ < c_.workers) {
+    if (next_gate_ > 0) {
+      const MasterSnapshot s = master_->Snapshot();
+      if (s.pending.size() + s.members.size() < static_cast<size_t>(next_gate_)) return;
+    }
+    ChildProcess& child = procs_[static_cast<size_t>(next_gate_)].child;
+    if (child.stdin_fd >= 0) {
+      (void)!::write(child.stdin_fd, "g", 1);
+      ::close(child.stdin_fd);
+      child.stdin_fd = -1;
+    }
+    ++next_gate_;
+  }
 }
 
 void LocalRun::ReadEvents(Proc& p, double now) {
@@ -174,7 +198,7 @@ Status LocalRun::MaybeChaos(double now) {
     it->killed = true;
     monitor_.OnKill(it->id, now);
     chaos_done_ = true;
-    return Spawn(it->slot);
+    return Spawn(it->slot, false);
   }
   return OkStatus();
 }
@@ -246,6 +270,7 @@ Result<LaunchResult> LocalRun::Loop() {
     const double now = NowSeconds();
     for (Proc& p : procs_) ReadEvents(p, now);
     TERN_RETURN_IF_ERROR(CheckExits());
+    OpenGates();
     TERN_RETURN_IF_ERROR(MaybeChaos(now));
     KillUnjoined();
     DrawProgress(now, false);

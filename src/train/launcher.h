@@ -7,7 +7,7 @@
 //   2. writes the secret (mode 0600) and the run config (JSON) into
 //      `work_dir`, and re-executes the `tern` binary once per worker:
 //        tern train --worker-config F --master ADDR --secret-file S
-//                   --run-id ID --rank SLOT
+//                   --run-id ID --rank SLOT --join-gate
 //      (events on fd 3, stdout/stderr in work_dir/worker-SLOT.log);
 //   3. reads the events, renders the progress line, and for --chaos
 //      SIGKILLs one worker (not rank 0) once the run reaches chaos_at of

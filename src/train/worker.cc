@@ -1,5 +1,8 @@
 #include "train/worker.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <functional>
 #include <memory>
 #include <string>
@@ -50,6 +53,17 @@ Result<std::unique_ptr<Trainer>> MakeTrainer(const RunConfig& c, int slot) {
   o.data_stream = static_cast<uint64_t>(slot);
   o.eval_samples = c.eval_samples;
   return Trainer::Create(o, data, std::move(shards[static_cast<size_t>(slot)]));
+}
+
+// Blocks until the launcher writes a byte on stdin (see join_gate).
+Status WaitForGate() {
+  char c;
+  for (;;) {
+    ssize_t n = ::read(STDIN_FILENO, &c, 1);
+    if (n == 1) return OkStatus();
+    if (n < 0 && errno == EINTR) continue;
+    return CancelledError("the launcher closed the join gate");
+  }
 }
 
 class WorkerRun {
@@ -115,6 +129,7 @@ WorkerEvent WorkerRun::Event(const char* kind) {
 Status WorkerRun::Setup() {
   TERN_ASSIGN_OR_RETURN(trainer_, MakeTrainer(c_, o_.slot));
   global_.resize(trainer_->flat_parameters().size());
+  if (o_.join_gate) TERN_RETURN_IF_ERROR(WaitForGate());
   TERN_ASSIGN_OR_RETURN(world_, MasterWorld::Join(o_.master, o_.join_timeout));
   net_world_ = world_.get();
   if (c_.link_rate_mbit > 0 || c_.link_delay_ms > 0) {

@@ -39,6 +39,9 @@ struct WorkerOptions {
   int slot = 0;  // which shard (0 .. workers-1): the launcher's RANK
   MasterWorldOptions master;
   std::chrono::milliseconds join_timeout{120000};
+  // Wait for one byte on stdin before joining (the local launcher admits
+  // workers one by one, so ranks follow slots and runs are reproducible).
+  bool join_gate = false;
 };
 
 struct WorkerOutcome {

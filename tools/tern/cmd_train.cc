@@ -60,6 +60,7 @@ struct TrainFlags {
   std::string listen_host;
   std::string advertise_host;
   std::string worker_config;  // hidden: written by the local launcher
+  bool join_gate = false;     // hidden: wait for the launcher's byte on stdin
 };
 
 std::string Env(const char* name) {
@@ -212,7 +213,7 @@ int RunLocal(TrainFlags& f) {
 int RunTrainWorker(const train::RunConfig& config, const std::string& master,
                    const std::string& secret_file, uint64_t run_id, int rank,
                    const std::string& listen_host, const std::string& advertise_host,
-                   bool launched, const std::string& json_path);
+                   bool launched, bool join_gate, const std::string& json_path);
 
 namespace {
 
@@ -253,7 +254,7 @@ int RunTrain(TrainFlags& f) {
     return Fail("--chaos runs only locally (without --master)");
   }
   return RunTrainWorker(f.config, f.master, f.secret_file, f.run_id, f.rank, f.listen_host,
-                        f.advertise_host, !f.worker_config.empty(), f.json);
+                        f.advertise_host, !f.worker_config.empty(), f.join_gate, f.json);
 }
 
 void AddFlags(CLI::App* cmd, TrainFlags& f) {
@@ -332,6 +333,7 @@ void AddFlags(CLI::App* cmd, TrainFlags& f) {
   cmd->add_option("--advertise-host", f.advertise_host,
                   "Address peers dial (default: the local address towards the master)");
   cmd->add_option("--worker-config", f.worker_config)->group("");  // hidden: the launcher's
+  cmd->add_flag("--join-gate", f.join_gate)->group("");
 }
 
 }  // namespace

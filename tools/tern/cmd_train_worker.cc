@@ -79,10 +79,11 @@ void PrintWorldSummary(const train::RunConfig& c, train::RunMonitor& monitor,
 int RunTrainWorker(const train::RunConfig& config, const std::string& master,
                    const std::string& secret_file, uint64_t run_id, int rank,
                    const std::string& listen_host, const std::string& advertise_host,
-                   bool launched, const std::string& json_path) {
+                   bool launched, bool join_gate, const std::string& json_path) {
   train::WorkerOptions wo;
   wo.config = config;
   wo.slot = rank;
+  wo.join_gate = join_gate;
   Result<MasterWorldOptions> peer =
       PeerOptions(master, secret_file, run_id, listen_host, advertise_host);
   if (!peer.ok()) return Fail(peer.status());
