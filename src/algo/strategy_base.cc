@@ -203,13 +203,15 @@ Status StrategyBase::WaitBackground() {
 
 Result<bool> StrategyBase::TakeBackground(int64_t key) {
   if (!has_background()) return false;
-  const bool usable_key = bg_key_ == key;
   Status s = WaitBackground();
-  const bool same_revision = bg_revision_ == world_->View().revision;
+  // A result from an older revision is dropped without surfacing its error:
+  // a peer whose op failed may have reached the safe point before or after
+  // consuming it, and both must now take the same fallback.
+  const bool usable = bg_key_ == key && bg_revision_ == world_->View().revision;
   DropBackground();
-  if (!usable_key) return false;
+  if (!usable) return false;
   if (!s.ok()) return s;
-  return same_revision;
+  return true;
 }
 
 void StrategyBase::DropBackground() {

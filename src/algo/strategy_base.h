@@ -88,8 +88,9 @@ class StrategyBase : public Strategy {
   // For the hook that consumes sync `key`: true if its background result is
   // usable (the op is then forgotten; its buffer holds the result); false if
   // there is none (never launched, dropped, launched for another sync or on
-  // an older revision), and the caller takes its fallback; the op's error if
-  // it failed, returned once, so a re-run of the hook takes the fallback.
+  // an older revision, whatever its status), and the caller takes its
+  // fallback; the op's error if it failed on the current revision, returned
+  // once, so a re-run of the hook (after a safe point) takes the fallback.
   Result<bool> TakeBackground(int64_t key);
   // Waits for and forgets the background op. Derived destructors call it
   // before their buffers go.
