@@ -95,10 +95,13 @@ class AdamW {
         float weight_decay = 0.0f);
   void Step(std::span<float> params, std::span<const float> grads, float lr);
   std::vector<StateTensor> State();
+  // The update count (bias correction). Replicated when the moments are
+  // (data-parallel), so a caller may register it with SharedState.
+  uint64_t* step_counter() { return &t_; }
 
  private:
   float beta1_, beta2_, eps_, wd_;
-  int64_t t_ = 0;
+  uint64_t t_ = 0;
   std::vector<float> m_, v_;
 };
 

@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -149,6 +150,11 @@ Status Worker(const StrategyConfig& config, const MasterWorldOptions& options, i
                                          .layout = mlp.Layout(), .optimizer_state = adam.State()}));
   TERN_ASSIGN_OR_RETURN(std::unique_ptr<StrategySync> sync,
                         StrategySync::Create(strategy.get(), state.get()));
+  if (strategy->name() == "ddp") {
+    // The inner optimizer's moments are replicated state under data
+    // parallelism (the strategy declares them so); so is its step count.
+    TERN_RETURN_IF_ERROR(state->RegisterU64("optimizer/step", adam.step_counter()));
+  }
   TERN_RETURN_IF_ERROR(SafePoint(*sync, *world, *comm, nullptr));  // a joiner gets the state here
   const uint64_t id = world->peer_id();
   std::vector<float> x;
@@ -161,14 +167,28 @@ Status Worker(const StrategyConfig& config, const MasterWorldOptions& options, i
     const int64_t t = strategy->step();
     algo::toy::SampleBatch(data.train, 0, data.train.size(), 1, id, static_cast<uint64_t>(t), 16,
                            &x, &y);
-    mlp.LossAndGradient(params, x, y, grads);
-    adam.Step(params, grads, 1e-3f);
-    Status s = strategy->AfterOptimizerStep({.step = t});
-    for (int attempt = 1; !s.ok(); ++attempt) {
-      Report(fd, "info step " + std::to_string(t) + ": " + s.ToString());
-      if (attempt > 10) return s.WithContext("hook kept failing");
-      TERN_RETURN_IF_ERROR(SafePoint(*sync, *world, *comm, nullptr));
-      s = strategy->AfterOptimizerStep({.step = t, .attempt = attempt});
+    // Runs a hook until it succeeds, with a safe point after each failure.
+    auto run = [&](const std::function<Status(int)>& hook) -> Status {
+      Status s = hook(0);
+      for (int attempt = 1; !s.ok(); ++attempt) {
+        Report(fd, "info step " + std::to_string(t) + ": " + s.ToString());
+        if (attempt > 10) return s.WithContext("hook kept failing");
+        TERN_RETURN_IF_ERROR(SafePoint(*sync, *world, *comm, nullptr));
+        s = hook(attempt);
+      }
+      return OkStatus();
+    };
+    if (strategy->ZerothOrder()) {
+      auto loss = [&]() -> Result<float> { return mlp.Loss(params, x, y); };
+      TERN_RETURN_IF_ERROR(
+          run([&](int a) { return strategy->ZerothOrderStep({.step = t, .attempt = a}, loss); }));
+    } else {
+      mlp.LossAndGradient(params, x, y, grads);
+      TERN_RETURN_IF_ERROR(
+          run([&](int a) { return strategy->AfterBackward({.step = t, .attempt = a}); }));
+      adam.Step(params, grads, 1e-3f);
+      TERN_RETURN_IF_ERROR(
+          run([&](int a) { return strategy->AfterOptimizerStep({.step = t, .attempt = a}); }));
     }
     Report(fd, "step " + std::to_string(strategy->step()));
     std::this_thread::sleep_for(milliseconds(15));
@@ -287,6 +307,16 @@ StrategyConfig Co2() {
   o.clip = true;
   return o;
 }
+StrategyConfig Ddp() {
+  DataParallelOptions o;
+  o.codec = "ef21(int8:block=64)";
+  return o;
+}
+StrategyConfig Zo() {
+  ZerothOrderOptions o;
+  o.common.seed = 3;
+  return o;
+}
 StrategyConfig NoLoCo() {
   NoLoCoOptions o;
   o.sync_every = 5;
@@ -298,7 +328,9 @@ INSTANTIATE_TEST_SUITE_P(Strategies, KillJoinTest,
                                            std::make_pair("streaming_diloco", Streaming()),
                                            std::make_pair("async_diloco", Async()),
                                            std::make_pair("co2", Co2()),
-                                           std::make_pair("noloco", NoLoCo())),
+                                           std::make_pair("noloco", NoLoCo()),
+                                           std::make_pair("ddp_ef21", Ddp()),
+                                           std::make_pair("zo", Zo())),
                          [](const auto& info) { return std::string(info.param.first); });
 
 }  // namespace
