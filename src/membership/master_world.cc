@@ -118,8 +118,8 @@ void MasterWorld::Impl::OnMessage(const mp::MasterToPeer& m) {
                           : m.has_sync_result() ? m.sync_result().request_id()
                           : m.has_topology_plan() ? m.topology_plan().request_id()
                                                   : m.topology_result().request_id();
-      // Only requests we made (bounds what a confused master can queue).
-      if (id != 0 && id <= request_counter_.load()) replies_[id].push_back(m);
+      // Only requests still open (bounds what a confused master can queue).
+      if (open_requests_.count(id) > 0) replies_[id].push_back(m);
       break;
     }
     case mp::MasterToPeer::kTopologyGo: topology_go_round_ = m.topology_go().round(); break;
@@ -161,6 +161,7 @@ void MasterWorld::Impl::AdoptAnnounced() {
   }
   view_ = std::move(v);
   suspects_.clear();
+  vote_results_.clear();  // answers to votes of older revisions
   TERN_LOG(INFO) << "peer " << me << ": adopted revision " << view_.revision << " as rank "
                  << view_.rank << " of " << view_.size();
 }
@@ -275,6 +276,7 @@ Result<mp::MasterToPeer> MasterWorld::Impl::Request(const mp::PeerToMaster& m,
     // Taken before sending: a reconnection after this point means the
     // request may be lost, and the wait below notices.
     *epoch = client_->epoch();
+    open_requests_.insert(request_id);
     if (!client_->connected()) return UnavailableError("master unreachable");
   }
   client_->Send(m);
@@ -308,6 +310,12 @@ Result<mp::MasterToPeer> MasterWorld::Impl::AwaitReply(uint64_t request_id,
     return UnavailableError("lost the master connection while waiting for its answer");
   }
   return DeadlineExceededError("deadline passed waiting for the master");
+}
+
+void MasterWorld::Impl::Finish(uint64_t request_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  open_requests_.erase(request_id);
+  replies_.erase(request_id);
 }
 
 // --- MasterWorld (public) ------------------------------------------------------

@@ -67,9 +67,12 @@ class MasterWorld::Impl {
                                                   uint64_t request_id, const ReplyFilter& accept,
                                                   Deadline deadline, uint64_t* epoch);
   // Waits for the next reply for `request_id` of a request sent in `epoch`.
+  // REQUIRES: Request() was called for it and Finish() was not.
   Result<membership::proto::MasterToPeer> AwaitReply(uint64_t request_id,
                                                      const ReplyFilter& accept, Deadline deadline,
                                                      uint64_t epoch);
+  // Drops the replies of a request and any that arrive later.
+  void Finish(uint64_t request_id);
   void Send(const membership::proto::PeerToMaster& m) { client_->Send(m); }
   const MasterWorldOptions& options() const { return options_; }
 
@@ -82,6 +85,7 @@ class MasterWorld::Impl {
   void AdoptAnnounced();             // REQUIRES: mu_ held
   Status WaitAdmitted(Deadline deadline, std::unique_lock<std::mutex>& lock);
   Status Unreachable(const char* what) const;  // REQUIRES: mu_ held
+  Result<TopologyReport> OptimizeOnce(uint64_t request, Deadline deadline, size_t probe_bytes);
   Result<std::vector<LinkBandwidth>> Measure(const membership::proto::TopologyPlan& plan,
                                              Deadline deadline);
 
@@ -101,6 +105,7 @@ class MasterWorld::Impl {
   uint64_t next_peer_id_seen_ = 0;
   std::set<uint64_t> suspects_;
   std::map<uint64_t, std::vector<membership::proto::MasterToPeer>> replies_;
+  std::set<uint64_t> open_requests_;  // requests whose replies are kept
   std::set<uint64_t> vote_results_;
   std::set<uint64_t> leave_acks_;
   uint64_t topology_go_round_ = 0;

@@ -95,6 +95,7 @@ class SharedState::Impl {
   Result<SyncReport> Sync(Deadline deadline);
 
  private:
+  Result<SyncReport> SyncOnce(uint64_t request, Deadline deadline);
   mp::SyncRequest MakeRequest(uint64_t request, uint64_t revision);
   Status RunPlan(const mp::SyncPlan& plan, SyncReport* report, Deadline deadline);
   Status Install(const mp::Fetch& f, std::string&& bytes);
@@ -112,6 +113,7 @@ class SharedState::Impl {
   std::vector<uint64_t> receivers_;
   uint64_t bytes_served_ = 0;
   uint64_t entries_served_ = 0;
+  int active_serves_ = 0;  // fetches being served now
   std::atomic<bool> synced_{false};
 };
 
@@ -134,6 +136,13 @@ mp::SyncRequest SharedState::Impl::MakeRequest(uint64_t request, uint64_t revisi
 }
 
 Result<SyncReport> SharedState::Impl::Sync(Deadline deadline) {
+  const uint64_t request = world_.NextRequestId();
+  Result<SyncReport> r = SyncOnce(request, deadline);
+  world_.Finish(request);
+  return r;
+}
+
+Result<SyncReport> SharedState::Impl::SyncOnce(uint64_t request, Deadline deadline) {
   const int64_t start = NowNanos();
   const WorldView view = world_.View();
   if (view.revision == 0) {
@@ -141,7 +150,6 @@ Result<SyncReport> SharedState::Impl::Sync(Deadline deadline) {
   }
   SyncReport report;
   report.revision = view.revision;
-  const uint64_t request = world_.NextRequestId();
   mp::PeerToMaster msg;
   *msg.mutable_sync_request() = MakeRequest(request, view.revision);
   auto any = [](const mp::MasterToPeer&) { return true; };
@@ -179,9 +187,12 @@ Result<SyncReport> SharedState::Impl::Sync(Deadline deadline) {
   auto is_result = [](const mp::MasterToPeer& m) { return m.has_sync_result(); };
   Result<mp::MasterToPeer> last = world_.AwaitReply(request, is_result, deadline, epoch);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    // Stop serving; a fetch still sending its last frames finishes first
+    // (its receiver may already be done), so the counts are complete.
+    std::unique_lock<std::mutex> lock(mu_);
     serving_round_ = 0;
     receivers_.clear();
+    cv_.wait_until(lock, deadline.when(), [&] { return active_serves_ == 0; });
     report.bytes_sent = bytes_served_;
     report.entries_served = entries_served_;
   }
@@ -279,6 +290,7 @@ void SharedState::Impl::Serve(net::Conn& conn, const net::Frame& f, uint64_t fro
              std::find(receivers_.begin(), receivers_.end(), from) != receivers_.end();
     });
     if (!ready) return;  // the receiver sees the connection close: kUnavailable
+    ++active_serves_;
   }
   // The application is blocked in SyncSharedState while we serve, so the
   // entries do not change; the lock is not held while sending.
@@ -296,6 +308,8 @@ void SharedState::Impl::Serve(net::Conn& conn, const net::Frame& f, uint64_t fro
       .IgnoreError();
   std::lock_guard<std::mutex> lock(mu_);
   bytes_served_ += sent;
+  --active_serves_;
+  cv_.notify_all();
 }
 
 // --- SharedState (public) --------------------------------------------------------

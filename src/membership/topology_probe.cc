@@ -55,9 +55,17 @@ Result<std::vector<LinkBandwidth>> MasterWorld::Impl::Measure(const mp::Topology
 }
 
 Result<TopologyReport> MasterWorld::Impl::OptimizeTopology(Deadline deadline, size_t probe_bytes) {
+  const uint64_t request = NextRequestId();
+  Result<TopologyReport> r = OptimizeOnce(request, deadline, probe_bytes);
+  Finish(request);
+  if (r.ok()) TERN_RETURN_IF_ERROR(UpdateTopology(deadline));  // adopt the new ring
+  return r;
+}
+
+Result<TopologyReport> MasterWorld::Impl::OptimizeOnce(uint64_t request, Deadline deadline,
+                                                       size_t probe_bytes) {
   const WorldView view = View();
   if (view.revision == 0) return FailedPreconditionError("not a member of a revision yet");
-  const uint64_t request = NextRequestId();
   mp::PeerToMaster req;
   req.mutable_topology_request()->set_request_id(request);
   req.mutable_topology_request()->set_revision(view.revision);
@@ -109,7 +117,6 @@ Result<TopologyReport> MasterWorld::Impl::OptimizeTopology(Deadline deadline, si
   for (const mp::LinkRate& lr : r.rates()) {
     report.links.push_back({lr.from_peer(), lr.to_peer(), lr.mbps()});
   }
-  TERN_RETURN_IF_ERROR(UpdateTopology(deadline));
   return report;
 }
 
