@@ -63,18 +63,17 @@
 //   // in each rank's thread (or process, given opts' address and secret):
 //   TERN_ASSIGN_OR_RETURN(auto world, tern::MasterWorld::Join(opts, 30s));
 //   TERN_ASSIGN_OR_RETURN(auto comm, tern::Communicator::Create(world.get()));
-//   for (;;) {
-//     TERN_ASSIGN_OR_RETURN(bool pending, world->PeersPending(1s));
-//     if (pending || world->AnnouncedRevision() > world->View().revision) {
-//       TERN_RETURN_IF_ERROR(world->UpdateTopology(30s));
+//   // ... a SharedState `state` with the replicated tensors registered ...
+//   bool need_update = false;
+//   while (step < steps) {  // the recovery loop of docs/error_model.md
+//     if (need_update || *world->PeersPending(0ms) ||
+//         world->AnnouncedRevision() > world->View().revision) {
+//       if (!world->UpdateTopology(30s).ok()) continue;
+//       need_update = false;
 //     }
-//     TERN_RETURN_IF_ERROR(state->SyncSharedState(30s).status());
-//     Status s = comm->AllReduce(grad, {});
-//     if (s.code() == StatusCode::kAborted || s.code() == StatusCode::kUnavailable) {
-//       TERN_RETURN_IF_ERROR(world->UpdateTopology(30s));
-//       continue;  // retry the step on the new revision
-//     }
-//     ...
+//     if (!state->SyncSharedState(30s).ok()) { need_update = true; continue; }
+//     if (!comm->AllReduce(grad, {}).ok()) { need_update = true; continue; }
+//     ...apply the step...
 //   }
 #ifndef TERN_MASTER_H_
 #define TERN_MASTER_H_
