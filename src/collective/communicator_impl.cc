@@ -222,12 +222,15 @@ Status Communicator::Impl::EnsureConnected(Deadline deadline) {
   return Connect(connect);
 }
 
-void Communicator::Impl::Begin(uint32_t signature, size_t max_payload, Deadline deadline) {
+void Communicator::Impl::Begin(uint32_t signature, size_t max_payload, Deadline deadline,
+                               size_t bytes) {
+  engine_.set_receive_thread(bytes >= kReceiveThreadBytes);
   engine_.Begin(coll_seq_, signature, max_payload, deadline, [this] { return CheckRevision(); });
 }
 
 void Communicator::Impl::BeginPointToPoint(int peer, uint32_t signature, size_t max_payload,
-                                           Deadline deadline) {
+                                           Deadline deadline, size_t bytes) {
+  engine_.set_receive_thread(bytes >= kReceiveThreadBytes);
   engine_.Begin(p2p_seq_[static_cast<size_t>(peer)], signature, max_payload, deadline,
                 [this] { return CheckRevision(); });
 }

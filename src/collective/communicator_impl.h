@@ -28,6 +28,10 @@ namespace tern {
 
 class Communicator::Impl {
  public:
+  // Below this many bytes per operation a second thread costs more than it
+  // overlaps.
+  static constexpr size_t kReceiveThreadBytes = size_t{1} << 20;
+
   Impl(World* world, CommunicatorOptions options);
   ~Impl();
 
@@ -72,9 +76,11 @@ class Communicator::Impl {
   Status EnsureConnected(Deadline deadline);
   void Fail(const Status& status);
   void CloseLinks();
-  // Starts a collective frame sequence on the engine.
-  void Begin(uint32_t signature, size_t max_payload, Deadline deadline);
-  void BeginPointToPoint(int peer, uint32_t signature, size_t max_payload, Deadline deadline);
+  // Starts a collective frame sequence on the engine. Operations that
+  // receive at least kReceiveThreadBytes use the engine's receive thread.
+  void Begin(uint32_t signature, size_t max_payload, Deadline deadline, size_t bytes = 0);
+  void BeginPointToPoint(int peer, uint32_t signature, size_t max_payload, Deadline deadline,
+                         size_t bytes);
   Status CheckRevision() const;
   Status CompressedAllReduce(TensorView buffer, const AllReduceOptions& o, OpContext& ctx);
 

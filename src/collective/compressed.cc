@@ -193,7 +193,7 @@ Status Communicator::Impl::CompressedAllReduce(TensorView buf, const AllReduceOp
                                  static_cast<uint64_t>(o.op), Xxh3(codec.spec().data(), codec.spec().size()),
                                  o.tag, options_.chunk_bytes, o.codec_context.seed,
                                  o.codec_context.step, o.codec_context.tensor_id}),
-          slot, ctx.deadline);
+          slot, ctx.deadline, slots * slot / 3);
     Compressed handler(engine_, a);
     handler.Start();
     TERN_RETURN_IF_ERROR(engine_.Run(handler));

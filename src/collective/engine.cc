@@ -159,7 +159,7 @@ Status Engine::StartPayload(Stream& s, Handler& h) {
   return OkStatus();
 }
 
-Status Engine::FinishFrame(Stream& s, Handler& h) {
+Status Engine::FinishFrame(Stream& s, Handler& h, Receiver* rx) {
   TERN_RETURN_IF_ERROR(wire::VerifyFrame(s.prefix, s.frame,
                                          Span(s.prefix + wire::kFrameHeaderSize, wire::kDataHeaderSize),
                                          Span(s.dest, s.payload), checksums_));
@@ -167,10 +167,11 @@ Status Engine::FinishFrame(Stream& s, Handler& h) {
   s.prefix_got = 0;
   --s.expected;
   --pending_frames_;
+  if (rx != nullptr) return ReceiverPush(*rx, s.peer, s.header, s.dest, s.payload);
   return h.Received(s.peer, s.header, s.dest, s.payload);
 }
 
-Result<bool> Engine::PumpRecv(Stream& s, Handler& h) {
+Result<bool> Engine::PumpRecv(Stream& s, Handler& h, Receiver* rx) {
   bool progress = false;
   while (s.can_read && (s.expected > 0)) {
     uint8_t* buf = s.in_payload ? s.dest + s.payload_got : s.prefix + s.prefix_got;
@@ -178,7 +179,11 @@ Result<bool> Engine::PumpRecv(Stream& s, Handler& h) {
     size_t got = 0;
     if (want > 0) {
       Result<size_t> r = s.conn->ReadSome(buf, want);
-      if (!r.ok()) return PeerFailed(s.peer, r.status());
+      if (!r.ok()) {
+        culprit_ = s.peer;
+        // The receive thread leaves the control stream to the main thread.
+        return rx != nullptr ? r.status() : PeerFailed(s.peer, r.status());
+      }
       if (*r == 0) {
         s.can_read = false;
         break;
@@ -192,10 +197,10 @@ Result<bool> Engine::PumpRecv(Stream& s, Handler& h) {
       s.prefix_got += got;
       if (s.prefix_got < kPrefix) continue;
       st = StartPayload(s, h);
-      if (st.ok() && s.payload == 0) st = FinishFrame(s, h);
+      if (st.ok() && s.payload == 0) st = FinishFrame(s, h, rx);
     } else {
       s.payload_got += got;
-      if (s.payload_got == s.payload) st = FinishFrame(s, h);
+      if (s.payload_got == s.payload) st = FinishFrame(s, h, rx);
     }
     if (!st.ok()) {
       culprit_ = s.peer;
@@ -282,7 +287,25 @@ Status Engine::Wait(Handler&) {
   return OkStatus();
 }
 
+Status Engine::Checks() {
+  if (interrupt_) TERN_RETURN_IF_ERROR(interrupt_());
+  if (!deadline_.Expired()) return OkStatus();
+  return DeadlineExceededError("collective did not finish before its deadline");
+}
+
+Status Engine::BlameLaggard(Status st) {
+  if (st.code() != StatusCode::kDeadlineExceeded || culprit_ >= 0) return st;
+  for (const Stream& s : streams_of_) {
+    if (s.expected > 0 || s.send_head < s.sends.size()) {
+      culprit_ = s.peer;
+      return st.WithContext("waiting on rank " + std::to_string(s.peer));
+    }
+  }
+  return st;
+}
+
 Status Engine::Run(Handler& h) {
+  if (threaded_ && pending_frames_ > 0) return RunThreaded(h);
   last_check_ns_ = NowNanos();
   for (;;) {
     bool progress = false;
@@ -305,18 +328,7 @@ Status Engine::Run(Handler& h) {
     const int64_t now = NowNanos();
     if (now - last_check_ns_ < kCheckEveryNs && progress) continue;
     last_check_ns_ = now;
-    if (interrupt_) TERN_RETURN_IF_ERROR(interrupt_());
-    if (deadline_.Expired()) {
-      for (const Stream& s : streams_of_) {
-        if (s.expected > 0 || s.send_head < s.sends.size()) {
-          culprit_ = s.peer;
-          break;
-        }
-      }
-      return DeadlineExceededError(
-          "collective did not finish before its deadline" +
-          (culprit_ >= 0 ? " (waiting on rank " + std::to_string(culprit_) + ")" : std::string()));
-    }
+    TERN_RETURN_IF_ERROR(BlameLaggard(Checks()));
   }
 }
 

@@ -34,6 +34,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "net/blocking.h"
@@ -76,7 +77,19 @@ class Engine {
   // kAborted when the master announced a newer revision).
   using Interrupt = std::function<Status()>;
 
-  Engine() = default;
+  Engine();
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Receive on a helper thread (for large operations): the kernel's copies
+  // and the checksums of incoming frames then overlap sending and reducing
+  // on the calling thread, which keeps running every Handler callback but
+  // Place. Place then runs on the helper thread, concurrently with the
+  // others, so it may only touch state they do not (true of every
+  // algorithm here). Needs Conns whose Poll descriptors can be polled per
+  // direction from two threads (TCP, not the in-memory fake).
+  void set_receive_thread(bool on) { threaded_ = on; }
 
   // Adopts the links of a revision (pointers stay owned by the caller).
   void Reset(int rank, std::vector<PeerConns> peers, bool checksums);
@@ -132,9 +145,19 @@ class Engine {
 
   Stream& At(int peer, int stream) { return streams_of_[peer * streams_ + stream]; }
   Result<bool> PumpSend(Stream& s, Handler& h);
-  Result<bool> PumpRecv(Stream& s, Handler& h);
+  class Receiver;
+  // With `rx`, completed frames and read errors go to the receive thread's
+  // queue instead of the handler.
+  Result<bool> PumpRecv(Stream& s, Handler& h, Receiver* rx = nullptr);
   Status StartPayload(Stream& s, Handler& h);
-  Status FinishFrame(Stream& s, Handler& h);
+  Status FinishFrame(Stream& s, Handler& h, Receiver* rx);
+  Status RunThreaded(Handler& h);
+  static Status ReceiverPush(Receiver& rx, int peer, const wire::DataHeader& h, uint8_t* data,
+                             size_t bytes);
+  Status WaitThreaded(bool receiver_idle);
+  Status Checks();
+  // A deadline failure names the first rank still owing or owed frames.
+  Status BlameLaggard(Status st);
   Status Wait(Handler& h);
   // A control stream is readable: an Abort fails the operation; a plain
   // close does not (the peer may have finished and left), but the stream
@@ -163,6 +186,8 @@ class Engine {
   uint64_t bytes_sent_ = 0, bytes_received_ = 0;
   std::vector<::pollfd> pollfds_;
   std::vector<int> poll_streams_;
+  bool threaded_ = false;
+  std::unique_ptr<Receiver> receiver_;
 };
 
 }  // namespace tern::collective

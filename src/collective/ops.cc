@@ -48,7 +48,7 @@ Status Communicator::Impl::AllReduce(TensorView buf, const AllReduceOptions& o, 
     Begin(Signature({kAllReduce, static_cast<uint64_t>(buf.dtype), buf.numel(),
                      static_cast<uint64_t>(o.op), static_cast<uint64_t>(algo), o.tag,
                      options_.chunk_bytes}),
-          options_.chunk_bytes, ctx.deadline);
+          options_.chunk_bytes, ctx.deadline, bytes);
     uint8_t* work = work_.Get(bytes);
     const auto* in = static_cast<const uint8_t*>(buf.data);
     if (algo == Algorithm::kRing) {
@@ -92,7 +92,7 @@ Status Communicator::Impl::ReduceScatter(const TensorView& in, TensorView out,
     }
     Begin(Signature({kReduceScatter, static_cast<uint64_t>(in.dtype), in.numel(),
                      static_cast<uint64_t>(o.op), o.tag, options_.chunk_bytes}),
-          options_.chunk_bytes, ctx.deadline);
+          options_.chunk_bytes, ctx.deadline, in.nbytes());
     uint8_t* work = work_.Get(in.nbytes());
     const collective::Plan plan = collective::EvenPlan(in.numel(), size_, elem, options_.chunk_bytes);
     collective::RingArgs a{&plan, true, false, in.dtype, o.op, src, work};
@@ -117,7 +117,7 @@ Status Communicator::Impl::AllGather(const TensorView& in, TensorView out,
     if (size_ > 1) {
       Begin(Signature({kAllGather, static_cast<uint64_t>(in.dtype), in.numel(), o.tag,
                        options_.chunk_bytes}),
-            options_.chunk_bytes, ctx.deadline);
+            options_.chunk_bytes, ctx.deadline, bytes * static_cast<size_t>(size_));
       const collective::Plan plan = collective::MakePlan(
           std::vector<size_t>(static_cast<size_t>(size_), in.numel()), DTypeSize(in.dtype),
           options_.chunk_bytes);
@@ -155,7 +155,7 @@ Status Communicator::Impl::AllGatherBytes(std::string_view mine, std::vector<std
     uint8_t* work = work_.Get(total);
     if (!mine.empty()) std::memcpy(work + plan.segments[rank_].begin, mine.data(), mine.size());
     if (size_ > 1) {
-      Begin(sig, options_.chunk_bytes, ctx.deadline);
+      Begin(sig, options_.chunk_bytes, ctx.deadline, total);
       collective::RingArgs a{&plan, false, true, DType::kF32, ReduceOp::kSum, nullptr, work};
       TERN_RETURN_IF_ERROR(collective::RunRing(engine_, a));
       ++coll_seq_;
@@ -184,7 +184,7 @@ Status Communicator::Impl::Broadcast(TensorView buf, int root, const CollectiveO
     if (size_ == 1) return OkStatus();
     Begin(Signature({kBroadcast, bytes, static_cast<uint64_t>(root), static_cast<uint64_t>(algo),
                      o.tag, options_.chunk_bytes}),
-          options_.chunk_bytes, ctx.deadline);
+          options_.chunk_bytes, ctx.deadline, bytes);
     uint8_t* work = rank_ == root ? nullptr : work_.Get(bytes);
     collective::BroadcastArgs a{algo, root, bytes, options_.chunk_bytes,
                                 static_cast<const uint8_t*>(buf.data), work};
@@ -219,7 +219,7 @@ Status Communicator::Impl::BroadcastBytes(std::string* data, int root, const Col
     if (rank_ != root) received.resize(static_cast<size_t>(len));
     const Algorithm algo =
         len < options_.small_bytes || size_ <= 2 ? Algorithm::kDirect : Algorithm::kRing;
-    Begin(sig, options_.chunk_bytes, ctx.deadline);
+    Begin(sig, options_.chunk_bytes, ctx.deadline, static_cast<size_t>(len));
     collective::BroadcastArgs a{algo, root, static_cast<size_t>(len), options_.chunk_bytes,
                                 reinterpret_cast<const uint8_t*>(data->data()),
                                 reinterpret_cast<uint8_t*>(received.data())};
@@ -250,7 +250,7 @@ Status Communicator::Impl::PointToPoint(int peer, const TensorView* send, Tensor
                                   " is not another rank");
     }
     BeginPointToPoint(peer, Signature({kPointToPoint, o.tag, options_.chunk_bytes}),
-                      options_.chunk_bytes, ctx.deadline);
+                      options_.chunk_bytes, ctx.deadline, recv != nullptr ? recv->nbytes() : 0);
     collective::PointToPointArgs a;
     a.peer = peer;
     a.chunk_bytes = options_.chunk_bytes;
