@@ -19,15 +19,15 @@
 #include "algo/outer_optimizer.h"
 #include "algo/reducer.h"
 #include "algo/strategies.h"
-#include "algo/strategy_base.h"
+#include "algo/outer_strategy.h"
 
 namespace tern::algo {
 namespace {
 
-class AsyncDiLoCo final : public StrategyBase {
+class AsyncDiLoCo final : public OuterStrategy {
  public:
   AsyncDiLoCo(const AsyncDiLoCoOptions& o, std::unique_ptr<Reducer> reducer)
-      : StrategyBase(StrategyConfig(o), o.common), o_(o), reducer_(std::move(reducer)) {}
+      : OuterStrategy(StrategyConfig(o), o.common), o_(o), reducer_(std::move(reducer)) {}
   ~AsyncDiLoCo() override { DropBackground(); }
 
   Status AfterOptimizerStep(const StepInfo&) override {
@@ -62,36 +62,17 @@ class AsyncDiLoCo final : public StrategyBase {
     return OkStatus();
   }
 
-  Status GlobalParameters(std::span<float> out) const override {
-    TERN_RETURN_IF_ERROR(RequireAttached());
-    if (out.size() != outer_params_.size()) return InvalidArgumentError("output size differs");
-    CopyInto(out, outer_params_);
-    return OkStatus();
-  }
 
  protected:
   Status OnAttach() override {
-    outer_params_.assign(params_.begin(), params_.end());
+    InitOuter(OuterStateBuffers(o_.outer.rule));
     in_flight_.assign(params_.size(), 0.0f);
     next_.assign(params_.size(), 0.0f);
-    const int k = OuterStateBuffers(o_.outer.rule);
-    if (k >= 1) state1_.assign(params_.size(), 0.0f);
-    if (k >= 2) state2_.assign(params_.size(), 0.0f);
     return OkStatus();
   }
 
   Status AppendState(std::vector<StateTensor>* out) override {
-    out->push_back({"outer.params", true, outer_params_});
-    if (!state1_.empty()) out->push_back({"outer.state1", true, state1_});
-    if (!state2_.empty()) out->push_back({"outer.state2", true, state2_});
-    TERN_RETURN_IF_ERROR(reducer_->AppendState(0, params_.size(), "pseudo_gradient", out));
-    out->push_back({"model.params", false, params_});
-    return OkStatus();
-  }
-
-  Status ReinitPerPeer() override {
-    CopyInto(params_, outer_params_);
-    return OkStatus();
+    return AppendOuterState(out, reducer_.get(), "pseudo_gradient");
   }
 
  private:
@@ -105,7 +86,6 @@ class AsyncDiLoCo final : public StrategyBase {
 
   const AsyncDiLoCoOptions o_;
   std::unique_ptr<Reducer> reducer_;
-  std::vector<float> outer_params_, state1_, state2_;
   std::vector<float> in_flight_;  // the background all-reduce's buffer
   std::vector<float> next_;
 };

@@ -18,7 +18,7 @@
 // delayed average (the first round, a surfaced failure, a world change)
 // skips the update on every member alike.
 //
-// State. Replicated: outer.params (phi), outer.momentum (m). Per-peer: theta,
+// State. Replicated: outer.params (phi), outer.state1 (m). Per-peer: theta,
 // the in-flight average and phi_launch. Joiner rule: theta = phi.
 #include <algorithm>
 #include <memory>
@@ -27,15 +27,15 @@
 #include "algo/outer_optimizer.h"
 #include "algo/reducer.h"
 #include "algo/strategies.h"
-#include "algo/strategy_base.h"
+#include "algo/outer_strategy.h"
 
 namespace tern::algo {
 namespace {
 
-class Co2 final : public StrategyBase {
+class Co2 final : public OuterStrategy {
  public:
   Co2(const Co2Options& o, std::unique_ptr<Reducer> reducer)
-      : StrategyBase(StrategyConfig(o), o.common), o_(o), reducer_(std::move(reducer)) {}
+      : OuterStrategy(StrategyConfig(o), o.common), o_(o), reducer_(std::move(reducer)) {}
   ~Co2() override { DropBackground(); }
 
   Status AfterOptimizerStep(const StepInfo&) override {
@@ -75,34 +75,18 @@ class Co2 final : public StrategyBase {
     return OkStatus();
   }
 
-  Status GlobalParameters(std::span<float> out) const override {
-    TERN_RETURN_IF_ERROR(RequireAttached());
-    if (out.size() != phi_.size()) return InvalidArgumentError("output size differs");
-    CopyInto(out, phi_);
-    return OkStatus();
-  }
 
  protected:
   Status OnAttach() override {
-    phi_.assign(params_.begin(), params_.end());
-    phi_launch_ = phi_;
-    momentum_.assign(params_.size(), 0.0f);
+    InitOuter(1);  // phi = outer.params, m = outer.state1
+    phi_launch_ = outer_params_;
     in_flight_.assign(params_.size(), 0.0f);
     next_.assign(params_.size(), 0.0f);
     return OkStatus();
   }
 
   Status AppendState(std::vector<StateTensor>* out) override {
-    out->push_back({"outer.params", true, phi_});
-    out->push_back({"outer.momentum", true, momentum_});
-    TERN_RETURN_IF_ERROR(reducer_->AppendState(0, params_.size(), "average", out));
-    out->push_back({"model.params", false, params_});
-    return OkStatus();
-  }
-
-  Status ReinitPerPeer() override {
-    CopyInto(params_, phi_);
-    return OkStatus();
+    return AppendOuterState(out, reducer_.get(), "average");
   }
 
  private:
@@ -121,7 +105,9 @@ class Co2 final : public StrategyBase {
 
   const Co2Options o_;
   std::unique_ptr<Reducer> reducer_;
-  std::vector<float> phi_, momentum_, phi_launch_;
+  std::vector<float>& phi_ = outer_params_;
+  std::vector<float>& momentum_ = state1_;
+  std::vector<float> phi_launch_;
   std::vector<float> in_flight_;  // the background all-reduce's buffer
   std::vector<float> next_;
 };

@@ -16,16 +16,16 @@
 #include "algo/outer_optimizer.h"
 #include "algo/reducer.h"
 #include "algo/strategies.h"
-#include "algo/strategy_base.h"
+#include "algo/outer_strategy.h"
 
 namespace tern::algo {
 namespace {
 
-class DiLoCo final : public StrategyBase {
+class DiLoCo final : public OuterStrategy {
  public:
   DiLoCo(const StrategyConfig& config, const CommonStrategyOptions& common, int h,
          OuterOptimizerOptions outer, std::unique_ptr<Reducer> reducer)
-      : StrategyBase(config, common), h_(h), outer_(outer), reducer_(std::move(reducer)) {}
+      : OuterStrategy(config, common), h_(h), outer_(outer), reducer_(std::move(reducer)) {}
 
   Status AfterOptimizerStep(const StepInfo&) override {
     TERN_RETURN_IF_ERROR(RequireAttached());
@@ -49,42 +49,23 @@ class DiLoCo final : public StrategyBase {
     return OkStatus();
   }
 
-  Status GlobalParameters(std::span<float> out) const override {
-    TERN_RETURN_IF_ERROR(RequireAttached());
-    if (out.size() != outer_params_.size()) return InvalidArgumentError("output size differs");
-    CopyInto(out, outer_params_);
-    return OkStatus();
-  }
 
  protected:
   Status OnAttach() override {
-    outer_params_.assign(params_.begin(), params_.end());
+    InitOuter(OuterStateBuffers(outer_.rule));
     delta_.assign(params_.size(), 0.0f);
-    const int k = OuterStateBuffers(outer_.rule);
-    if (k >= 1) state1_.assign(params_.size(), 0.0f);
-    if (k >= 2) state2_.assign(params_.size(), 0.0f);
     return OkStatus();
   }
 
   Status AppendState(std::vector<StateTensor>* out) override {
-    out->push_back({"outer.params", true, outer_params_});
-    if (!state1_.empty()) out->push_back({"outer.state1", true, state1_});
-    if (!state2_.empty()) out->push_back({"outer.state2", true, state2_});
-    TERN_RETURN_IF_ERROR(reducer_->AppendState(0, params_.size(), "pseudo_gradient", out));
-    out->push_back({"model.params", false, params_});
-    return OkStatus();
-  }
-
-  Status ReinitPerPeer() override {
-    CopyInto(params_, outer_params_);
-    return OkStatus();
+    return AppendOuterState(out, reducer_.get(), "pseudo_gradient");
   }
 
  private:
   const uint64_t h_;
   const OuterOptimizerOptions outer_;
   std::unique_ptr<Reducer> reducer_;
-  std::vector<float> outer_params_, state1_, state2_, delta_;
+  std::vector<float> delta_;
 };
 
 }  // namespace

@@ -25,15 +25,15 @@
 #include "algo/outer_optimizer.h"
 #include "algo/reducer.h"
 #include "algo/strategies.h"
-#include "algo/strategy_base.h"
+#include "algo/outer_strategy.h"
 
 namespace tern::algo {
 namespace {
 
-class StreamingDiLoCo final : public StrategyBase {
+class StreamingDiLoCo final : public OuterStrategy {
  public:
   StreamingDiLoCo(const StreamingDiLoCoOptions& o, std::unique_ptr<Reducer> reducer)
-      : StrategyBase(StrategyConfig(o), o.common), o_(o), reducer_(std::move(reducer)) {}
+      : OuterStrategy(StrategyConfig(o), o.common), o_(o), reducer_(std::move(reducer)) {}
   ~StreamingDiLoCo() override { DropBackground(); }
 
   Status AfterOptimizerStep(const StepInfo&) override {
@@ -52,15 +52,6 @@ class StreamingDiLoCo final : public StrategyBase {
     return OkStatus();
   }
 
-  Status GlobalParameters(std::span<float> out) const override {
-    TERN_RETURN_IF_ERROR(RequireAttached());
-    if (out.size() != outer_params_.size()) return InvalidArgumentError("output size differs");
-    CopyInto(out, outer_params_);
-    return OkStatus();
-  }
-
-  int fragments() const { return static_cast<int>(fragments_.size()); }
-
  protected:
   Status OnAttach() override {
     std::vector<Range> layers = Layers(layout_);
@@ -73,27 +64,16 @@ class StreamingDiLoCo final : public StrategyBase {
     for (const Fragment& fr : fragments_) largest = std::max(largest, fr.numel);
     delta_.assign(largest, 0.0f);
     local_.assign(largest, 0.0f);
-    outer_params_.assign(params_.begin(), params_.end());
-    const int k = OuterStateBuffers(o_.outer.rule);
-    if (k >= 1) state1_.assign(params_.size(), 0.0f);
-    if (k >= 2) state2_.assign(params_.size(), 0.0f);
+    InitOuter(OuterStateBuffers(o_.outer.rule));
     return OkStatus();
   }
 
   Status AppendState(std::vector<StateTensor>* out) override {
-    out->push_back({"outer.params", true, outer_params_});
-    if (!state1_.empty()) out->push_back({"outer.state1", true, state1_});
-    if (!state2_.empty()) out->push_back({"outer.state2", true, state2_});
+    TERN_RETURN_IF_ERROR(AppendOuterState(out, nullptr, ""));
     for (size_t p = 0; p < fragments_.size(); ++p) {
       TERN_RETURN_IF_ERROR(reducer_->AppendState(p, fragments_[p].numel,
                                                  "fragment." + std::to_string(p), out));
     }
-    out->push_back({"model.params", false, params_});
-    return OkStatus();
-  }
-
-  Status ReinitPerPeer() override {
-    CopyInto(params_, outer_params_);
     return OkStatus();
   }
 
@@ -144,12 +124,11 @@ class StreamingDiLoCo final : public StrategyBase {
     const int64_t t = static_cast<int64_t>((c / Period() - 1) / fragments_.size() + 1);
     size_t at = 0;
     for (const Range& r : f.ranges) {
-      auto slice = [&](std::vector<float>& v) {
-        return v.empty() ? std::span<float>() : std::span<float>(v).subspan(r.offset, r.numel);
-      };
       std::span<const float> g(delta_.data() + at, r.numel);
-      OuterStep(o_.outer, t, g, slice(outer_params_), slice(state1_), slice(state2_));
-      LerpInto(params_.subspan(r.offset, r.numel), slice(outer_params_), o_.alpha);
+      std::span<float> outer = Slice(outer_params_, r.offset, r.numel);
+      OuterStep(o_.outer, t, g, outer, Slice(state1_, r.offset, r.numel),
+                Slice(state2_, r.offset, r.numel));
+      LerpInto(params_.subspan(r.offset, r.numel), outer, o_.alpha);
       at += r.numel;
     }
   }
@@ -157,7 +136,6 @@ class StreamingDiLoCo final : public StrategyBase {
   const StreamingDiLoCoOptions o_;
   std::unique_ptr<Reducer> reducer_;
   std::vector<Fragment> fragments_;
-  std::vector<float> outer_params_, state1_, state2_;
   std::vector<float> delta_;  // packed; the background all-reduce's buffer
   std::vector<float> local_;  // packed scratch
 };

@@ -112,7 +112,7 @@ std::vector<float> Co2Momentum(bool clip, float threshold) {
     ALGO_ASSERT_OK(s->Finish());
     if (r == 0) {
       for (const StateTensor& t : s->State()) {
-        if (t.name == "outer.momentum") out.assign(t.values.begin(), t.values.end());
+        if (t.name == "outer.state1") out.assign(t.values.begin(), t.values.end());
       }
     }
   });
