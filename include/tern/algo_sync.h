@@ -66,10 +66,15 @@ class TERN_EXPORT StrategySync {
                                std::chrono::milliseconds timeout);
 
  private:
-  StrategySync(Strategy* strategy, SharedState* state);
+  StrategySync(Strategy* strategy, SharedState* state, std::string prefix);
+  // Re-registers the replicated tensors with their current spans: error
+  // feedback may move its committed buffers (ErrorFeedback::Commit swaps
+  // whole-tensor buffers), so spans taken at Create can go stale.
+  Status Refresh();
 
   Strategy* strategy_;
   SharedState* state_;
+  const std::string prefix_;
   std::vector<std::string> names_;
   std::string metadata_;  // registered; round-trips the strategy's metadata
 };

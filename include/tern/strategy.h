@@ -190,9 +190,11 @@ class TERN_EXPORT Strategy {
   // --- State (DESIGN.md semantic 4) ---
 
   // Every state buffer, replicated ones first, with stable names (for
-  // example "outer.params", "outer.momentum", "model.params"). Spans stay
-  // valid while attached; a safe-point sync writes replicated ones through
-  // them. Per-peer entries are listed for inspection only.
+  // example "outer.params", "outer.state1", "model.params"). A safe-point
+  // sync writes replicated ones through the spans. Take the list afresh at
+  // each safe point (StrategySync does): the strategy's own buffers stay put
+  // while attached, but error-feedback buffers ("*.ef.*") may move when the
+  // codec commits. Per-peer entries are listed for inspection only.
   virtual std::vector<StateTensor> State() = 0;
   // The small replicated values (config hash, step, members at the last
   // safe point) in a versioned little-endian encoding.

@@ -32,4 +32,47 @@ Status OuterStrategy::ReinitPerPeer() {
   return OkStatus();
 }
 
+void DelayedOuterStrategy::InitDelayed() {
+  in_flight_.assign(params_.size(), 0.0f);
+  next_.assign(params_.size(), 0.0f);
+}
+
+Status DelayedOuterStrategy::AfterOptimizerStep(const StepInfo&) {
+  TERN_RETURN_IF_ERROR(RequireAttached());
+  const uint64_t c = step_ + 1;
+  if (c % h_ != 0) {
+    step_ = c;
+    return OkStatus();
+  }
+  const uint64_t t = c / h_;
+  Result<bool> ready = TakeBackground(static_cast<int64_t>(t - 1));
+  if (!ready.ok()) return Failed(ready.status());
+  PrepareSend(next_);
+  if (*ready) {
+    Apply(in_flight_, t - 1);
+    ++stats_.syncs;
+  } else {
+    Skip();
+  }
+  CopyInto(params_, outer_params_);
+  std::swap(in_flight_, next_);
+  Launch(comm_->AllReduceAsync(TensorView::Of(in_flight_), reducer_->Options(common_, 0, t)),
+         static_cast<int64_t>(t));
+  step_ = c;
+  return OkStatus();
+}
+
+Status DelayedOuterStrategy::Finish() {
+  TERN_RETURN_IF_ERROR(RequireAttached());
+  const uint64_t t = step_ / h_;
+  Result<bool> ready = TakeBackground(static_cast<int64_t>(t));
+  if (!ready.ok()) return Failed(ready.status());
+  if (*ready) {
+    Apply(in_flight_, t);
+    ++stats_.syncs;
+    CopyInto(params_, outer_params_);
+  }
+  return OkStatus();
+}
+
 }  // namespace tern::algo

@@ -9,6 +9,7 @@
 #ifndef TERN_ALGO_OUTER_STRATEGY_H_
 #define TERN_ALGO_OUTER_STRATEGY_H_
 
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -40,6 +41,41 @@ class OuterStrategy : public StrategyBase {
   }
 
   std::vector<float> outer_params_, state1_, state2_;
+};
+
+// The one-step-delayed outer step shared by async DiLoCo and CO2. At outer
+// step t (every H-th inner step):
+//   take the background result of outer step t-1 (strategy_base.h)
+//   PrepareSend(send)                  what this peer contributes now
+//   result there ? Apply(result, t-1) : Skip()
+//   local = outer
+//   average `send` in the background over the next H inner steps
+// Finish() applies the last result. Subclasses allocate nothing for this:
+// the two buffers are sized by InitDelayed().
+class DelayedOuterStrategy : public OuterStrategy {
+ public:
+  DelayedOuterStrategy(const StrategyConfig& config, const CommonStrategyOptions& common,
+                       int sync_every, std::unique_ptr<Reducer> reducer)
+      : OuterStrategy(config, common), h_(static_cast<uint64_t>(sync_every)),
+        reducer_(std::move(reducer)) {}
+  ~DelayedOuterStrategy() override { DropBackground(); }
+
+  Status AfterOptimizerStep(const StepInfo& info) final;
+  Status Finish() final;
+
+ protected:
+  void InitDelayed();
+  virtual void PrepareSend(std::span<float> send) = 0;
+  // `result`: the averaged send of outer step t (the subclass may overwrite it).
+  virtual void Apply(std::span<float> result, uint64_t t) = 0;
+  virtual void Skip() {}
+
+  const uint64_t h_;
+  std::unique_ptr<Reducer> reducer_;
+
+ private:
+  std::vector<float> in_flight_;  // the background all-reduce's buffer
+  std::vector<float> next_;
 };
 
 }  // namespace tern::algo

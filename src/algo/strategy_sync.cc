@@ -6,8 +6,8 @@ namespace {
 constexpr size_t kMaxMetadataBytes = 64 + 8 * (size_t{1} << 20);
 }  // namespace
 
-StrategySync::StrategySync(Strategy* strategy, SharedState* state)
-    : strategy_(strategy), state_(state) {}
+StrategySync::StrategySync(Strategy* strategy, SharedState* state, std::string prefix)
+    : strategy_(strategy), state_(state), prefix_(std::move(prefix)) {}
 
 StrategySync::~StrategySync() {
   for (const std::string& name : names_) state_->Unregister(name).IgnoreError();
@@ -20,7 +20,7 @@ Result<std::unique_ptr<StrategySync>> StrategySync::Create(Strategy* strategy, S
   }
   std::vector<StateTensor> tensors = strategy->State();
   if (tensors.empty()) return FailedPreconditionError("strategy not attached");
-  std::unique_ptr<StrategySync> sync(new StrategySync(strategy, state));
+  std::unique_ptr<StrategySync> sync(new StrategySync(strategy, state, prefix));
   for (const StateTensor& t : tensors) {
     if (!t.replicated) continue;
     std::string name = prefix + t.name;
@@ -34,9 +34,20 @@ Result<std::unique_ptr<StrategySync>> StrategySync::Create(Strategy* strategy, S
   return sync;
 }
 
+Status StrategySync::Refresh() {
+  for (const StateTensor& t : strategy_->State()) {
+    if (!t.replicated) continue;
+    const std::string name = prefix_ + t.name;
+    TERN_RETURN_IF_ERROR(state_->Unregister(name));
+    TERN_RETURN_IF_ERROR(state_->RegisterTensor(name, TensorView::Of(t.values)));
+  }
+  return OkStatus();
+}
+
 Result<SyncReport> StrategySync::SafePoint(World* world, Communicator* comm,
                                            std::chrono::milliseconds timeout) {
   TERN_RETURN_IF_ERROR(strategy_->BeforeSafePoint());
+  TERN_RETURN_IF_ERROR(Refresh());
   TERN_RETURN_IF_ERROR(world->UpdateTopology(timeout));
   metadata_ = strategy_->ReplicatedMetadata();
   TERN_ASSIGN_OR_RETURN(SyncReport report, state_->SyncSharedState(timeout));
