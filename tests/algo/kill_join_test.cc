@@ -222,10 +222,16 @@ int Listen(int* port) {
   return fd;
 }
 
-class KillJoinTest : public ::testing::TestWithParam<std::pair<const char*, StrategyConfig>> {};
+struct Case {
+  const char* name;
+  StrategyConfig config;
+};
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+class KillJoinTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(KillJoinTest, ReplicatedStateBitIdenticalAfterKillAndJoin) {
-  const StrategyConfig config = GetParam().second;
+  const StrategyConfig config = GetParam().config;
   int port = 0;
   const int listen_fd = Listen(&port);
   Result<std::string> secret = GenerateSecret();
@@ -324,14 +330,14 @@ StrategyConfig NoLoCo() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, KillJoinTest,
-                         ::testing::Values(std::make_pair("diloco", DiLoCo()),
-                                           std::make_pair("streaming_diloco", Streaming()),
-                                           std::make_pair("async_diloco", Async()),
-                                           std::make_pair("co2", Co2()),
-                                           std::make_pair("noloco", NoLoCo()),
-                                           std::make_pair("ddp_ef21", Ddp()),
-                                           std::make_pair("zo", Zo())),
-                         [](const auto& info) { return std::string(info.param.first); });
+                         ::testing::Values(Case{"diloco", DiLoCo()},
+                                           Case{"streaming_diloco", Streaming()},
+                                           Case{"async_diloco", Async()},
+                                           Case{"co2", Co2()},
+                                           Case{"noloco", NoLoCo()},
+                                           Case{"ddp_ef21", Ddp()},
+                                           Case{"zo", Zo()}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace tern

@@ -94,6 +94,9 @@ struct Case {
   int64_t surfaces_at;  // the step whose hook reports the fault
 };
 
+// gtest prints parameters into test names (and so into CTest's): the name.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 class RetryTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(RetryTest, FailedHookChangesNothingAndRetryKeepsParity) {

@@ -56,6 +56,8 @@ std::vector<std::vector<std::vector<float>>> RunFixture(int tau, float alpha) {
   return out;
 }
 
+void PrintTo(const Fixture& f, std::ostream* os) { *os << f.name; }
+
 class StreamingGoldenTest : public ::testing::TestWithParam<Fixture> {};
 
 TEST_P(StreamingGoldenTest, MatchesTorchftFixture) {
