@@ -53,6 +53,7 @@ void Engine::Begin(uint64_t seq, uint32_t signature, size_t max_payload, Deadlin
   deadline_ = deadline;
   interrupt_ = std::move(interrupt);
   culprit_ = -1;
+  rx_culprit_ = -1;
   pending_frames_ = 0;
   pending_sends_ = 0;
   for (Stream& s : streams_of_) {
@@ -180,9 +181,13 @@ Result<bool> Engine::PumpRecv(Stream& s, Handler& h, Receiver* rx) {
     if (want > 0) {
       Result<size_t> r = s.conn->ReadSome(buf, want);
       if (!r.ok()) {
-        culprit_ = s.peer;
-        // The receive thread leaves the control stream to the main thread.
-        return rx != nullptr ? r.status() : PeerFailed(s.peer, r.status());
+        // The receive thread leaves the control stream (and culprit_) to
+        // the main thread.
+        if (rx != nullptr) {
+          rx_culprit_ = s.peer;
+          return r.status();
+        }
+        return PeerFailed(s.peer, r.status());
       }
       if (*r == 0) {
         s.can_read = false;
@@ -203,7 +208,7 @@ Result<bool> Engine::PumpRecv(Stream& s, Handler& h, Receiver* rx) {
       if (s.payload_got == s.payload) st = FinishFrame(s, h, rx);
     }
     if (!st.ok()) {
-      culprit_ = s.peer;
+      (rx != nullptr ? rx_culprit_ : culprit_) = s.peer;
       return st;
     }
   }

@@ -181,6 +181,7 @@ class Engine {
   Interrupt interrupt_;
   int64_t last_check_ns_ = 0;
   int culprit_ = -1;
+  int rx_culprit_ = -1;  // the receive thread's culprit, handed over with its failure
   int pending_frames_ = 0;  // expected frames not yet fully received
   size_t pending_sends_ = 0;
   uint64_t bytes_sent_ = 0, bytes_received_ = 0;

@@ -253,7 +253,10 @@ Status Engine::RunThreaded(Handler& h) {
           return s;
         }
       }
-      if (!failure.ok()) return read_error ? PeerFailed(culprit_, failure) : failure;
+      if (!failure.ok()) {
+        culprit_ = rx_culprit_;
+        return read_error ? PeerFailed(rx_culprit_, failure) : failure;
+      }
       for (Stream& s : streams_of_) {
         if (s.conn == nullptr || s.send_head >= s.sends.size() || !s.can_write) continue;
         TERN_ASSIGN_OR_RETURN(bool p, PumpSend(s, h));

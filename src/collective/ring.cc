@@ -28,7 +28,10 @@ class Ring : public Engine::Handler {
     for (int s = 0; s < k_; ++s) e_.Expect(left_, s, phases * steps * FramesOnStream(chunks, k_, s));
     for (int c = 0; c < chunks; ++c) {
       if (a_.reduce_scatter) {
-        SendChunk(kPhaseReduceScatter, 0, Mod(r_ - 1), c, a_.input);
+        // In place, segment r-1 goes out from its saved copy: the
+        // all-gather will write the caller's buffer there, possibly while
+        // a gathered send of the same frames is still inside sendmsg.
+        SendChunk(kPhaseReduceScatter, 0, Mod(r_ - 1), c, in_place() ? a_.backup : a_.input);
       } else {
         SendChunk(kPhaseAllGather, 0, r_, c, a_.work);
       }
