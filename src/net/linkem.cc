@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <deque>
 #include <list>
-#include <mutex>
 #include <vector>
 
 #include "net/tcp.h"
@@ -29,7 +29,7 @@ struct Line {
   int64_t free_at = 0;  // when the line finishes sending what it has
   size_t queued = 0;
   size_t cap = 0;
-  uint64_t forwarded = 0;
+  std::atomic<uint64_t> forwarded{0};  // read by stats() from other threads
 };
 
 struct Packet {
@@ -86,7 +86,7 @@ bool Deliver(Flow& f, int64_t now) {
                              MSG_DONTWAIT | MSG_NOSIGNAL);
     if (w < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
     p.sent += static_cast<size_t>(w);
-    f.line->forwarded += static_cast<uint64_t>(w);
+    f.line->forwarded.fetch_add(static_cast<uint64_t>(w), std::memory_order_relaxed);
     if (p.sent < p.bytes.size()) return true;
     f.line->queued -= p.bytes.size();
     f.queue.pop_front();
@@ -105,8 +105,7 @@ struct Linkem::Loop {
   std::string to;
   Line fwd, rev;
   std::list<Pair> pairs;
-  mutable std::mutex mu;  // guards stats
-  LinkemStats stats;
+  std::atomic<uint64_t> connections{0};
 
   void Accept() {
     for (;;) {
@@ -131,8 +130,7 @@ struct Linkem::Loop {
       p.fwd.dst = p.rev.src = p.upstream.get();
       p.fwd.line = &fwd;
       p.rev.line = &rev;
-      std::lock_guard<std::mutex> lock(mu);
-      ++stats.connections;
+      connections.fetch_add(1, std::memory_order_relaxed);
     }
   }
 
@@ -186,9 +184,6 @@ struct Linkem::Loop {
       }
       it = pairs.erase(it);
     }
-    std::lock_guard<std::mutex> lock(mu);
-    stats.bytes_forward = fwd.forwarded;
-    stats.bytes_reverse = rev.forwarded;
   }
 
   void Run(int wake_fd) {
@@ -271,8 +266,11 @@ void Linkem::Stop() {
 }
 
 LinkemStats Linkem::stats() const {
-  std::lock_guard<std::mutex> lock(loop_->mu);
-  return loop_->stats;
+  LinkemStats s;
+  s.connections = loop_->connections.load();
+  s.bytes_forward = loop_->fwd.forwarded.load();
+  s.bytes_reverse = loop_->rev.forwarded.load();
+  return s;
 }
 
 }  // namespace tern::net
