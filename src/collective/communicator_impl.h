@@ -30,7 +30,7 @@ class Communicator::Impl {
  public:
   // Below this many bytes per operation a second thread costs more than it
   // overlaps.
-  static constexpr size_t kReceiveThreadBytes = size_t{1} << 20;
+  static constexpr size_t kReceiveThreadBytes = size_t{2} << 20;
 
   Impl(World* world, CommunicatorOptions options);
   ~Impl();
