@@ -13,6 +13,9 @@
 namespace tern::train {
 namespace {
 
+// A line longer than this is handed over in pieces (events are < 2 kB).
+constexpr size_t kMaxLineBytes = size_t{1} << 20;
+
 int DecodeWaitStatus(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -139,6 +142,10 @@ std::vector<std::string> LineReader::Read() {
     lines.push_back(partial_.substr(start, nl - start));
   }
   partial_.erase(0, start);
+  if (partial_.size() > kMaxLineBytes) {  // not one of our events: cut it
+    lines.push_back(std::move(partial_));
+    partial_.clear();
+  }
   if (eof_ && !partial_.empty()) {
     lines.push_back(partial_);
     partial_.clear();

@@ -18,6 +18,26 @@ std::string Bytes(double b) {
 
 }  // namespace
 
+std::string FormatParity(const std::string& strategy, const ParitySummary& p) {
+  std::string out = strategy + ": replicated state " +
+                    (p.state_hashes_match ? "bit-identical" : "DIFFERS") + " on " +
+                    std::to_string(p.workers_finished) + " workers; global parameters " +
+                    (p.params_hashes_match ? "identical" : "differ");
+  if (!p.params_hashes_match && strategy == "noloco") out += " (per-peer by design)";
+  return out;
+}
+
+std::string FormatChaos(const ChaosSummary& c, const ParitySummary& p) {
+  char buf[256];
+  const bool recovered = c.kills > 0 && c.joins >= c.kills && p.state_hashes_match;
+  std::snprintf(buf, sizeof buf,
+                "chaos: %d worker killed, %d replacement joined; failure handled after %.2f s, "
+                "replacement training after %.2f s; %s",
+                c.kills, c.joins, c.detect_seconds, c.recovery_seconds,
+                recovered ? "recovered" : "NOT recovered");
+  return buf;
+}
+
 RunMonitor::RunMonitor(const RunConfig& config)
     : config_(config), label_(DescribeStrategy(config)) {}
 

@@ -40,6 +40,12 @@ struct ParitySummary {
   int workers_finished = 0;
 };
 
+// "diloco: replicated state bit-identical on 4 workers; global parameters
+// identical" (NoLoCo's parameters differ by design and say so).
+std::string FormatParity(const std::string& strategy, const ParitySummary& p);
+// "chaos: 1 worker killed, 1 replacement joined; ...; recovered".
+std::string FormatChaos(const ChaosSummary& c, const ParitySummary& p);
+
 class RunMonitor {
  public:
   explicit RunMonitor(const RunConfig& config);

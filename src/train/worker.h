@@ -16,6 +16,7 @@
 //     trainer.Step()   -> on a retryable hook error: safe point, Step() again
 //     rank 0 evaluates the global parameters every eval_every steps
 //   strategy.Finish() -> all-gather of every worker's totals and hashes
+//                        (best effort: one attempt, workers leave after it)
 //   rank 0 evaluates the global parameters on the final test sample
 //
 //   WorkerOptions o; o.config = c; o.slot = rank; o.master = peer_options;

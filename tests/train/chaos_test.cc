@@ -3,34 +3,20 @@
 // and the run finishes with every worker's replicated state bit-identical.
 #include <gtest/gtest.h>
 
-#include "train/launcher.h"
-#include "train/test_files.h"
+#include "tests/train/small_run.h"
 
 namespace tern::train {
 namespace {
 
 TEST(TrainChaosTest, KilledWorkerIsReplacedAndStateEndsIdentical) {
-  RunConfig c;
-  c.workers = 3;
-  c.model = "mlp";
-  c.mlp_hidden = 64;
-  // Long enough (about 4x a worker's start-up after the kill, on any
-  // machine: both are CPU-bound) for the replacement to start and join.
-  c.steps = 8000;
-  c.batch = 32;
-  c.inner_steps = 25;
-  c.eval_every = 2000;
-  c.eval_samples = 1000;
-  c.final_eval_samples = 2000;
-  c.max_train = 12000;
+  // 8000 steps: long enough (about 4x a worker's start-up after the kill,
+  // on any machine, since both are CPU-bound) for the replacement to start
+  // and join.
+  RunConfig c = testing::SmallMlp(3, 8000, 2000, 12000);
   c.chaos = true;
   c.chaos_at = 0.2;
   testing::ScratchDir dir;
-  LaunchOptions lo;
-  lo.exe = TERN_CLI_PATH;
-  lo.work_dir = dir.path();
-  lo.progress = nullptr;
-  Result<LaunchResult> r = LaunchLocalRun(c, lo);
+  Result<LaunchResult> r = testing::Launch(c, dir);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->chaos.kills, 1);
   EXPECT_EQ(r->chaos.joins, 1);

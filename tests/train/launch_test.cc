@@ -10,28 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "train/launcher.h"
+#include "tests/train/small_run.h"
 #include "train/report_plot.h"
-#include "train/test_files.h"
 
 namespace tern::train {
 namespace {
-
-RunConfig Small(const std::string& strategy) {
-  RunConfig c;
-  c.strategy = strategy;
-  c.workers = 2;
-  c.model = "mlp";
-  c.mlp_hidden = 64;
-  c.steps = 150;
-  c.batch = 32;
-  c.inner_steps = 25;
-  c.eval_every = 50;
-  c.eval_samples = 1000;
-  c.final_eval_samples = 2000;
-  c.max_train = 8000;
-  return c;
-}
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path);
@@ -42,11 +25,7 @@ std::string Slurp(const std::string& path) {
 
 TEST(TrainLaunchTest, TwoWorkersLearnCountBytesAndEndIdentical) {
   testing::ScratchDir dir;
-  LaunchOptions lo;
-  lo.exe = TERN_CLI_PATH;
-  lo.work_dir = dir.path();
-  lo.progress = nullptr;
-  Result<LaunchResult> r = LaunchLocalRun(Small("diloco"), lo);
+  Result<LaunchResult> r = testing::Launch(testing::SmallMlp(2, 150, 50, 8000), dir);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_GT(r->report.test_accuracy, 0.5) << "10 classes: chance is 0.1";
   EXPECT_GT(r->report.bytes_per_worker, 0u);

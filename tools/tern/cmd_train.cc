@@ -118,17 +118,8 @@ std::vector<train::RunConfig> CompareConfigs(const TrainFlags& f,
 }
 
 void PrintNotes(const train::LaunchResult& r, bool chaos) {
-  const train::ParitySummary& p = r.parity;
-  std::printf("%s: replicated state %s on %d workers; global parameters %s\n",
-              r.report.strategy.c_str(), p.state_hashes_match ? "bit-identical" : "DIFFERS",
-              p.workers_finished, p.params_hashes_match ? "identical" : "differ");
-  if (!chaos) return;
-  const train::ChaosSummary& c = r.chaos;
-  std::printf("chaos: %d worker killed, %d replacement joined; failure handled after %.2f s, "
-              "replacement training after %.2f s; %s\n",
-              c.kills, c.joins, c.detect_seconds, c.recovery_seconds,
-              c.kills > 0 && c.joins >= c.kills && p.state_hashes_match ? "recovered"
-                                                                         : "NOT recovered");
+  std::printf("%s\n", train::FormatParity(r.report.strategy, r.parity).c_str());
+  if (chaos) std::printf("%s\n", train::FormatChaos(r.chaos, r.parity).c_str());
 }
 
 Result<std::string> MakeWorkDir() {
@@ -234,6 +225,10 @@ int RunTrain(TrainFlags& f) {
   if (f.master.empty()) {
     if (f.config.chaos && f.config.workers < 2) return Fail("--chaos needs --workers >= 2");
     return RunLocal(f);
+  }
+  if (!f.compare.empty() || !f.report_dir.empty()) {
+    return Fail("--compare and --report-dir run only locally (without --master); a multi-host "
+                "run prints its summary on rank 0 and writes --json");
   }
   if (f.rank < 0) {
     for (const char* v : {"RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK"}) {

@@ -62,9 +62,7 @@ void PrintWorldSummary(const train::RunConfig& c, train::RunMonitor& monitor,
   }
   train::RunReport r = monitor.Report();
   const train::ParitySummary p = monitor.Parity();
-  std::printf("\n%s: replicated state %s on %d workers; global parameters %s\n",
-              c.strategy.c_str(), p.state_hashes_match ? "bit-identical" : "DIFFERS",
-              p.workers_finished, p.params_hashes_match ? "identical" : "differ");
+  std::printf("\n%s\n", train::FormatParity(c.strategy, p).c_str());
   std::vector<train::RunReport> runs = {r};
   std::printf("%s", train::SummaryMarkdown(runs, "ddp").c_str());
   if (!json_path.empty()) {
