@@ -273,7 +273,11 @@ Result<StrategyConfig> ParseStrategyConfig(std::string_view name, const Strategy
                                 "local-sgd, co2, zo)");
   }
   StrategyConfig config = DefaultAt(index);
-  for (const auto& [key, text] : params) {
+  for (const auto& entry : params) {
+    // Named references, not a structured binding: clang-14 (the fuzz build)
+    // cannot capture bindings in the lambda below.
+    const std::string& key = entry.first;
+    const std::string& text = entry.second;
     Status status = InvalidArgumentError(std::string(name) + " has no option '" + key + "'");
     auto setter = [&](std::string_view k, auto& field) {
       if (k != key) return;
