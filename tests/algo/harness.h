@@ -30,9 +30,12 @@ struct ToyWorker {
   ToyWorker(int rank, size_t layers, size_t per_layer) : rank(rank) {
     params.assign(layers * per_layer, 0.0f);
     grads.assign(params.size(), 0.0f);
+    // Multiples of 8 are 2-D [per_layer / 8, 8] (PowerSGD compresses them).
+    std::vector<int64_t> shape;
+    if (per_layer % 8 == 0) shape = {static_cast<int64_t>(per_layer / 8), 8};
     for (size_t l = 0; l < layers; ++l) {
       layout.push_back({.name = "layers." + std::to_string(l) + ".weight",
-                        .offset = l * per_layer, .numel = per_layer, .shape = {}});
+                        .offset = l * per_layer, .numel = per_layer, .shape = shape});
     }
     for (size_t i = 0; i < params.size(); ++i) params[i] = 0.01f * static_cast<float>(i % 7);
   }

@@ -49,11 +49,12 @@ void RunHook(Strategy& s, StaticWorld& world, Communicator& comm, ToyWorker& w, 
   }
 }
 
-std::vector<RankResult> RunRanks(const StrategyConfig& config, int ranks, int steps, int fault_step) {
+std::vector<RankResult> RunRanks(const StrategyConfig& config, int ranks, int steps, int fault_step,
+                                 size_t per_layer) {
   std::vector<RankResult> out(ranks);
   std::barrier fence(ranks);  // every rank has left the previous op
   RunThreadRanks(ranks, [&](int r, Communicator& comm, StaticWorld& world) {
-    ToyWorker w(r, 4, 6);
+    ToyWorker w(r, 4, per_layer);
     auto s = testing::MakeStrategy(config);
     ASSERT_NE(s, nullptr);
     ALGO_ASSERT_OK(s->Attach(&comm, &world, w.Buffers()));
@@ -92,6 +93,7 @@ struct Case {
   int fault_step;
   bool synchronous;  // a retry reproduces the clean run exactly
   int64_t surfaces_at;  // the step whose hook reports the fault
+  size_t per_layer = 6;  // parameters per layer (64: 2-D [8, 8] for PowerSGD)
 };
 
 // gtest prints parameters into test names (and so into CTest's): the name.
@@ -102,8 +104,8 @@ class RetryTest : public ::testing::TestWithParam<Case> {};
 TEST_P(RetryTest, FailedHookChangesNothingAndRetryKeepsParity) {
   const Case& c = GetParam();
   constexpr int kRanks = 3, kSteps = 16;
-  auto clean = RunRanks(c.config, kRanks, kSteps, -1);
-  auto faulty = RunRanks(c.config, kRanks, kSteps, c.fault_step);
+  auto clean = RunRanks(c.config, kRanks, kSteps, -1, c.per_layer);
+  auto faulty = RunRanks(c.config, kRanks, kSteps, c.fault_step, c.per_layer);
   ExpectParity(clean);
   ExpectParity(faulty);
   for (int r = 0; r < kRanks; ++r) {
@@ -118,6 +120,11 @@ TEST_P(RetryTest, FailedHookChangesNothingAndRetryKeepsParity) {
   }
 }
 
+StrategyConfig DdpPowerSgd() {
+  DataParallelOptions o;
+  o.codec = "powersgd:rank=2";
+  return o;
+}
 StrategyConfig DiLoCo() {
   DiLoCoOptions o;
   o.sync_every = 4;
@@ -172,6 +179,9 @@ StrategyConfig LocalSgd() {
 INSTANTIATE_TEST_SUITE_P(
     Strategies, RetryTest,
     ::testing::Values(Case{"ddp", Ddp(), 5, true, 5},
+                      // A retry re-runs every parameter's PowerSGD all-reduces
+                      // after this peer's state reset: parity, not equality.
+                      Case{"ddp_powersgd", DdpPowerSgd(), 5, false, 5, 64},
                       Case{"diloco", DiLoCo(), 7, true, 7},
                       Case{"diloco_ef21_adam", DiLoCoEf21(), 7, true, 7},
                       Case{"local_sgd", LocalSgd(), 7, true, 7},
