@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tern/strategy.h"
 #include "train/partition.h"
 
 namespace tern::train {
@@ -64,7 +65,10 @@ Status ValidateRunConfig(const RunConfig& c) {
                              "--link-delay-ms", "in [0, 10000]"));
   TERN_RETURN_IF_ERROR(Range(!c.chaos || c.workers >= 2, "--chaos", "used with >= 2 workers"));
   TERN_RETURN_IF_ERROR(Range(c.chaos_at > 0 && c.chaos_at < 1, "--chaos-at", "in (0, 1)"));
-  return StrategyParamsFor(c).status();
+  TERN_ASSIGN_OR_RETURN(StrategyParams params, StrategyParamsFor(c));
+  // Creating the strategy parses its codec spec: a typo fails here, once,
+  // rather than in every worker.
+  return Strategy::Create(c.strategy, params).status();
 }
 
 Result<StrategyParams> StrategyParamsFor(const RunConfig& c) {

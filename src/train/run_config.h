@@ -81,7 +81,8 @@ struct RunConfig {
 
 // kInvalidArgument naming the flag for anything out of range (workers 1 ..
 // 64, steps >= 1, batch 1 .. 65536, lr > 0, ...), an unknown model or
-// strategy, or chaos with fewer than 2 workers.
+// strategy, a strategy option or codec spec the strategy refuses, or chaos
+// with fewer than 2 workers.
 Status ValidateRunConfig(const RunConfig& c);
 
 // The strategy's parameters for this run: the run defaults above, then

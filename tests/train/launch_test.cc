@@ -95,7 +95,7 @@ TEST(TrainLaunchTest, MissingDataSetSaysHowToInstallIt) {
 TEST(TrainLaunchTest, BadOptionsFailWithOneLine) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"--workers", "0"}, {"--strategy", "gossip"},
-        {"--compare", "ddp,ddp"}, {"--strategy-param", "nokey"}}) {
+        {"--compare", "ddp,ddp"}, {"--strategy-param", "nokey"}, {"--codec", "int9"}}) {
     std::vector<std::string> argv = {TERN_CLI_PATH, "train", "--quiet"};
     argv.insert(argv.end(), args.begin(), args.end());
     Result<ProcessResult> p = RunProcess(argv, 30);
