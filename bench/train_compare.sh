@@ -15,7 +15,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TERN=${TERN:-$ROOT/build/tools/tern/tern}
-OUT=${OUT:-$ROOT/bench-results/train_compare}
+OUT=${OUT:-$ROOT/reports/train_compare}
 STEPS=${STEPS:-1000}
 RATE_MBIT=${RATE_MBIT:-100}
 DELAY_MS=${DELAY_MS:-20}
