@@ -158,7 +158,12 @@ void LocalRun::ReadEvents(Proc& p, double now) {
   if (p.child.events_fd < 0) return;
   for (const std::string& line : p.reader->Read()) {
     Result<WorkerEvent> e = EventFromJson(line);
-    if (e.ok()) monitor_.OnEvent(p.slot, p.id, *e, now);
+    if (!e.ok() || p.killed) continue;
+    if (e->event == "started" && !monitor_.done().empty()) {
+      KillUnjoined();  // started after the run ended (see there)
+      continue;
+    }
+    monitor_.OnEvent(p.slot, p.id, *e, now);
   }
   if (p.reader->eof()) p.child.Close();
 }
@@ -203,17 +208,14 @@ Status LocalRun::MaybeChaos(double now) {
   return OkStatus();
 }
 
-// A replacement that was never admitted because the others finished first
-// would wait for its join timeout: stop it.
+// A replacement that was not admitted before the others finished would wait
+// for its join timeout, or, admitted alone after they left, train a
+// one-worker run of its own from scratch: once a worker is done, stop every
+// worker that has not started yet.
 void LocalRun::KillUnjoined() {
-  bool any_done = false;
-  for (const Proc& p : procs_) {
-    if (!p.child.exited && !p.killed && monitor_.Started(p.id)) return;  // still training
-    any_done = any_done || monitor_.Done(p.id);
-  }
-  if (!any_done) return;  // nobody started yet
+  if (monitor_.done().empty()) return;
   for (Proc& p : procs_) {
-    if (!p.child.exited && !p.killed) {
+    if (!p.child.exited && !p.killed && !monitor_.Started(p.id)) {
       p.child.Signal(SIGKILL);
       p.killed = true;
     }

@@ -28,14 +28,17 @@ std::string FormatParity(const std::string& strategy, const ParitySummary& p) {
 }
 
 std::string FormatChaos(const ChaosSummary& c, const ParitySummary& p) {
-  char buf[256];
+  auto seconds = [](double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f s", s);
+    return s < 0 ? std::string("never") : std::string(buf);
+  };
   const bool recovered = c.kills > 0 && c.joins >= c.kills && p.state_hashes_match;
-  std::snprintf(buf, sizeof buf,
-                "chaos: %d worker killed, %d replacement joined; failure handled after %.2f s, "
-                "replacement training after %.2f s; %s",
-                c.kills, c.joins, c.detect_seconds, c.recovery_seconds,
-                recovered ? "recovered" : "NOT recovered");
-  return buf;
+  return "chaos: " + std::to_string(c.kills) + " worker killed, " + std::to_string(c.joins) +
+         " replacement joined; failure handled after " + seconds(c.detect_seconds) +
+         ", replacement training after " + seconds(c.recovery_seconds) + "; " +
+         (recovered ? "recovered"
+                    : "NOT recovered (a replacement that starts after the run's end is stopped)");
 }
 
 RunMonitor::RunMonitor(const RunConfig& config)

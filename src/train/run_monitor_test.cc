@@ -99,6 +99,12 @@ TEST(RunMonitorTest, ChaosTimesAndKilledWorkersBytes) {
   EXPECT_DOUBLE_EQ(c.recovery_seconds, 3.0);
   EXPECT_EQ(m.Report().bytes_per_worker, (500u + 300u + 150u) / 2);
   EXPECT_EQ(m.RankOf(2), 1);
+  ParitySummary same;
+  same.state_hashes_match = true;
+  EXPECT_NE(FormatChaos(c, same).find("; recovered"), std::string::npos) << FormatChaos(c, same);
+  EXPECT_NE(FormatChaos(ChaosSummary{.kills = 1}, same).find("after never; NOT recovered"),
+            std::string::npos)
+      << FormatChaos(ChaosSummary{.kills = 1}, same);
 }
 
 TEST(RunMonitorTest, ErrorEventKeepsItsCode) {
