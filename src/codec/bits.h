@@ -16,43 +16,53 @@ namespace tern::codec {
 class BitWriter {
  public:
   // Writes into out[0, cap); the caller sized it with the codec's bound, so
-  // running out of room is our bug (checked).
+  // running out of room is our bug (checked). While 8 bytes of room remain
+  // past the write position, each Put stores 8 bytes at once (zero bits past
+  // the stream, overwritten by later bits or left as slack inside cap).
   BitWriter(uint8_t* out, size_t cap) : out_(out), cap_(cap) {}
 
-  // Appends the low `nbits` (<= 32) bits of v.
+  // Appends the low `nbits` (<= 56) bits of v.
   void Put(uint64_t v, int nbits) {
     acc_ |= (v & ((uint64_t{1} << nbits) - 1)) << fill_;
-    fill_ += nbits;
-    if (fill_ >= 32) Flush32();
+    fill_ += nbits;  // <= 63: fill_ < 8 between calls
+    if (pos_ + 8 <= cap_) {
+      std::memcpy(out_ + pos_, &acc_, 8);  // little-endian host (codec_util.h)
+      const int bytes = fill_ >> 3;  // <= 7
+      pos_ += static_cast<size_t>(bytes);
+      acc_ >>= 8 * bytes;
+      fill_ &= 7;
+    } else {
+      FlushBytes();
+    }
   }
   // q one-bits then a zero-bit.
   void PutUnary(uint64_t q) {
-    while (q >= 32) {
-      Put(0xFFFFFFFFu, 32);
-      q -= 32;
+    while (q >= 48) {
+      Put(0xFFFFFFFFFFFFull, 48);
+      q -= 48;
     }
     Put((uint64_t{1} << q) - 1, static_cast<int>(q) + 1);
   }
   // Pads to a byte and returns the bytes written in all.
   size_t Finish() {
-    while (fill_ > 0) {
+    if (fill_ > 0) {
       TERN_CHECK_LT(pos_, cap_);
       out_[pos_++] = static_cast<uint8_t>(acc_);
-      acc_ >>= 8;
-      fill_ = fill_ > 8 ? fill_ - 8 : 0;
+      acc_ = 0;
+      fill_ = 0;
     }
     return pos_;
   }
   uint64_t bits() const { return pos_ * 8 + fill_; }
 
  private:
-  void Flush32() {
-    TERN_CHECK_LE(pos_ + 4, cap_);
-    uint32_t w = static_cast<uint32_t>(acc_);
-    std::memcpy(out_ + pos_, &w, 4);  // little-endian host (static_assert in codec_util.h)
-    pos_ += 4;
-    acc_ >>= 32;
-    fill_ -= 32;
+  void FlushBytes() {
+    while (fill_ >= 8) {
+      TERN_CHECK_LT(pos_, cap_);
+      out_[pos_++] = static_cast<uint8_t>(acc_);
+      acc_ >>= 8;
+      fill_ -= 8;
+    }
   }
   uint8_t* out_;
   size_t cap_;

@@ -30,7 +30,7 @@ int Nearest(float v, const float* c, int nc) {
 }
 
 // Lloyd's k-means in one dimension; fills centroids[0..nc) and ids.
-void KMeans(const std::vector<float>& v, int nc, int iters, float* centroids,
+void KMeans(std::span<const float> v, int nc, int iters, float* centroids,
             std::vector<uint8_t>* ids) {
   float lo = v.empty() ? 0.0f : v[0], hi = lo;
   for (float x : v) lo = std::min(lo, x), hi = std::max(hi, x);
@@ -79,7 +79,7 @@ class FedZipCodec final : public Codec {
     thread_local std::vector<uint8_t> ids;
     SelectTopK(in, KeepCount(density_, n), &sel);
     float centroids[kMaxHuffmanSymbols];
-    KMeans(sel.val, clusters_, iters_, centroids, &ids);
+    KMeans(std::span<const float>(sel.val.data(), sel.val.size()), clusters_, iters_, centroids, &ids);
     uint64_t counts[kMaxHuffmanSymbols] = {};
     for (uint8_t id : ids) ++counts[id];
     uint8_t len[kMaxHuffmanSymbols];
@@ -94,7 +94,8 @@ class FedZipCodec final : public Codec {
     std::memcpy(o + 5 + 4 * clusters_, len, clusters_);
     const size_t head = 5 + 5 * static_cast<size_t>(clusters_);
     BitWriter w(o + head, out.size() - head);
-    EncodePositions(index_, sel.pos.data(), count, &w, [&](size_t j) { code.Put(ids[j], &w); });
+    EncodePositions(index_, sel.pos.data(), count, &w,
+                    [&](size_t j, BitWriter* bw) { code.Put(ids[j], bw); });
     return head + w.Finish();
   }
 

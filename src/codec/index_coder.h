@@ -27,15 +27,34 @@ uint64_t MaxPositionBits(const IndexCoding& coding, size_t count, size_t n);
 // among floor(log2(mean gap)) - 2 .. + 2 (clamped at 0; integer arithmetic).
 int ChooseRiceK(const uint32_t* pos, size_t count);
 
-// Writes positions pos[0..count), strictly increasing; after each one,
-// calls after(j), which may append per-value bits (FedZip's cluster ids).
 template <typename After>
-void EncodePositions(const IndexCoding& coding, const uint32_t* pos, size_t count, BitWriter* w,
-                     After&& after) {
+void EncodePositionsLocal(const IndexCoding& coding, const uint32_t* pos, size_t count,
+                          BitWriter* w, After& after);
+
+// Writes positions pos[0..count), strictly increasing; after each one,
+// calls after(j, writer), which may append per-value bits to `writer`
+// (FedZip's cluster ids). The loop writes through a local copy of *out (a
+// writer the stores cannot alias, so its state stays in registers).
+template <typename After>
+void EncodePositions(const IndexCoding& coding, const uint32_t* pos, size_t count,
+                     BitWriter* out, After&& after) {
+  BitWriter local = *out;
+  EncodePositionsLocal(coding, pos, count, &local, after);
+  *out = local;
+}
+inline void EncodePositions(const IndexCoding& coding, const uint32_t* pos, size_t count,
+                            BitWriter* w) {
+  EncodePositions(coding, pos, count, w, [](size_t, BitWriter*) {});
+}
+
+// The body of EncodePositions.
+template <typename After>
+void EncodePositionsLocal(const IndexCoding& coding, const uint32_t* pos, size_t count,
+                          BitWriter* w, After& after) {
   if (coding.kind == IndexKind::kRaw) {
     for (size_t j = 0; j < count; ++j) {
       w->Put(pos[j], 32);
-      after(j);
+      after(j, w);
     }
     return;
   }
@@ -43,28 +62,36 @@ void EncodePositions(const IndexCoding& coding, const uint32_t* pos, size_t coun
   if (coding.kind == IndexKind::kRice) {
     const int k = coding.rice_k >= 0 ? coding.rice_k : ChooseRiceK(pos, count);
     w->Put(static_cast<uint64_t>(k), 5);
+    const uint64_t low_mask = (uint64_t{1} << k) - 1;
     for (size_t j = 0; j < count; ++j) {
       const uint64_t g = pos[j] - prev;
-      w->PutUnary(g >> k);
-      w->Put(g, k);
+      const uint64_t q = g >> k;
+      if (q + 1 + static_cast<uint64_t>(k) <= 56) {  // unary and low bits in one Put
+        w->Put(((uint64_t{1} << q) - 1) | ((g & low_mask) << (q + 1)),
+               static_cast<int>(q) + 1 + k);
+      } else {
+        w->PutUnary(q);
+        w->Put(g, k);
+      }
       prev = uint64_t{pos[j]} + 1;
-      after(j);
+      after(j, w);
     }
     return;
   }
   for (size_t j = 0; j < count; ++j) {
     const uint64_t v = pos[j] - prev + 1;
-    const int len = 63 - __builtin_clzll(v);
-    w->Put(0, len);  // len zeros (len <= 32), the leading one, the low len bits
-    w->Put(1, 1);
-    w->Put(v, len);
+    const int len = 63 - __builtin_clzll(v);  // <= 32
+    // len zeros, the leading one, the low len bits.
+    if (2 * len + 1 <= 56) {
+      w->Put((uint64_t{1} << len) | ((v & ((uint64_t{1} << len) - 1)) << (len + 1)), 2 * len + 1);
+    } else {
+      w->Put(0, len);
+      w->Put(1, 1);
+      w->Put(v, len);
+    }
     prev = uint64_t{pos[j]} + 1;
-    after(j);
+    after(j, w);
   }
-}
-inline void EncodePositions(const IndexCoding& coding, const uint32_t* pos, size_t count,
-                            BitWriter* w) {
-  EncodePositions(coding, pos, count, w, [](size_t) {});
 }
 
 // Reads `count` positions < n, calling fn(j, position) in order; fn returns

@@ -16,6 +16,9 @@
 
 namespace tern::codec {
 
+// Room a select_abs_ge caller leaves past `cap` in its output arrays.
+inline constexpr size_t kSelectSlack = 64;
+
 struct Kernels {
   const char* name;
 
@@ -43,8 +46,11 @@ struct Kernels {
                     uint8_t* bits);
 
   // Collects, in index order, the positions (base + i) and values of the
-  // x[i] with |x| bits >= thr (AbsBits). Stops and returns cap + 1 once more
-  // than `cap` were found; else returns the count.
+  // x[i] with |x| bits >= thr (AbsBits). Returns cap + 1 if more than `cap`
+  // were found (it may stop early), else the count. REQUIRES: pos and val
+  // have room for cap + kSelectSlack entries: the SIMD tables store whole
+  // vectors and check the count once per 64 values, so they may write up to
+  // kSelectSlack entries past the cap (not past cap + kSelectSlack).
   size_t (*select_abs_ge)(const float* x, size_t n, uint32_t thr, uint32_t base, uint32_t* pos,
                           float* val, size_t cap);
 

@@ -153,30 +153,62 @@ TERN_AVX2 void SignPack(const float* x, size_t n, size_t block, bool l2, uint8_t
   }
 }
 
-TERN_AVX2 size_t SelectAbsGe(const float* x, size_t n, uint32_t thr, uint32_t base,
-                             uint32_t* pos, float* val, size_t cap) {
-  if (thr == 0 || thr > 0x80000000u) {  // all or none: the scalar loop is exact
-    return ScalarKernels().select_abs_ge(x, n, thr, base, pos, val, cap);
-  }
-  // |x| bits <= 0x7FFFFFFF, so a signed compare against thr - 1 is exact.
-  const __m256i vthr = _mm256_set1_epi32(static_cast<int>(thr - 1));
-  const __m256i absmask = _mm256_set1_epi32(0x7FFFFFFF);
-  size_t c = 0, i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m256i a = _mm256_and_si256(_mm256_castps_si256(_mm256_loadu_ps(x + i)), absmask);
-    uint32_t hit = static_cast<uint32_t>(
-        _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(a, vthr))));
-    while (hit != 0) {
-      if (c == cap) return cap + 1;
-      size_t j = i + static_cast<size_t>(__builtin_ctz(hit));
-      pos[c] = base + static_cast<uint32_t>(j);
-      val[c] = x[j];
-      ++c;
-      hit &= hit - 1;
+// For each 8-bit hit mask, the lanes to move to the front (as bytes): the
+// AVX2 stand-in for VPCOMPRESSD, one VPERMD per vector.
+struct CompressTable {
+  uint64_t lanes[256];
+  constexpr CompressTable() : lanes() {
+    for (int m = 0; m < 256; ++m) {
+      uint64_t t = 0;
+      int k = 0;
+      for (int j = 0; j < 8; ++j) {
+        if (m & (1 << j)) t |= static_cast<uint64_t>(j) << (8 * k++);
+      }
+      lanes[m] = t;
     }
   }
-  size_t rest = ScalarKernels().select_abs_ge(x + i, n - i, thr, base + static_cast<uint32_t>(i),
-                                              pos + c, val + c, cap - c);
+};
+constexpr CompressTable kCompress;
+
+// One vector of the select pass (see kernels_avx512.cc): whole-vector stores
+// at the write cursor, which advances by the hit count.
+TERN_AVX2 inline size_t SelectVector(const float* x, __m256i vthr, __m256i idx, uint32_t* pos,
+                                     float* val, size_t c) {
+  const __m256 v = _mm256_loadu_ps(x);
+  const __m256i a = _mm256_and_si256(_mm256_castps_si256(v), _mm256_set1_epi32(0x7FFFFFFF));
+  const uint32_t hit = static_cast<uint32_t>(
+      _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(a, vthr))));
+  const __m256i perm =
+      _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kCompress.lanes[hit])));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(pos + c), _mm256_permutevar8x32_epi32(idx, perm));
+  _mm256_storeu_ps(val + c, _mm256_permutevar8x32_ps(v, perm));
+  return c + static_cast<size_t>(__builtin_popcount(hit));
+}
+
+TERN_AVX2 size_t SelectAbsGe(const float* x, size_t n, uint32_t thr, uint32_t base,
+                             uint32_t* pos, float* val, size_t cap) {
+  if (thr > 0x80000000u) return 0;  // above every magnitude
+  // |x| bits <= 0x7FFFFFFF, so a signed compare against thr - 1 is exact
+  // (thr = 0 wraps to -1: every value).
+  const __m256i vthr = _mm256_set1_epi32(static_cast<int>(thr - 1));
+  const __m256i eight = _mm256_set1_epi32(8);
+  __m256i idx = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                 _mm256_set1_epi32(static_cast<int>(base)));
+  size_t c = 0, i = 0;
+  for (; i + 64 <= n; i += 64) {  // at most 64 hits past a count <= cap
+    for (int j = 0; j < 8; ++j) {
+      c = SelectVector(x + i + 8 * j, vthr, idx, pos, val, c);
+      idx = _mm256_add_epi32(idx, eight);
+    }
+    if (c > cap) return cap + 1;
+  }
+  for (; i + 8 <= n; i += 8) {
+    c = SelectVector(x + i, vthr, idx, pos, val, c);
+    idx = _mm256_add_epi32(idx, eight);
+  }
+  if (c > cap) return cap + 1;
+  const size_t rest = ScalarKernels().select_abs_ge(
+      x + i, n - i, thr, base + static_cast<uint32_t>(i), pos + c, val + c, cap - c);
   return rest > cap - c ? cap + 1 : c + rest;
 }
 

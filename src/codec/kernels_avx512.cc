@@ -143,42 +143,43 @@ TERN_AVX512 void SignPack(const float* x, size_t n, size_t block, bool l2, uint8
   }
 }
 
-TERN_AVX512 inline size_t CompressHits(const float* x, size_t i, __mmask16 k, __m512i vthr,
-                                       uint32_t base, uint32_t* pos, float* val, size_t c,
-                                       size_t cap) {
-  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  __m512 v = _mm512_maskz_loadu_ps(k, x + i);
-  __m512i a = _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7FFFFFFF));
-  __mmask16 hit = _mm512_mask_cmpge_epu32_mask(k, a, vthr);
-  if (hit == 0) return c;
-  size_t cnt = static_cast<size_t>(__builtin_popcount(hit));
-  if (c + cnt > cap) return cap + 1;
-  __m512i p = _mm512_add_epi32(iota, _mm512_set1_epi32(static_cast<int>(base + i)));
-  _mm512_mask_compressstoreu_epi32(pos + c, hit, p);
-  _mm512_mask_compressstoreu_ps(val + c, hit, v);
-  return c + cnt;
+// One vector of the select pass: compares 16 magnitudes with thr, packs the
+// hits' positions and values to the front of two registers (VPCOMPRESS into
+// a register, not to memory: the memory form is microcoded on AMD) and
+// stores both whole vectors at the write cursor, which then advances by the
+// hit count. No branch on the data, so the pass runs at read bandwidth.
+TERN_AVX512 inline size_t SelectVector(__m512 v, __mmask16 valid, __m512i vthr, __m512i idx,
+                                       uint32_t* pos, float* val, size_t c) {
+  const __m512i a = _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7FFFFFFF));
+  const __mmask16 hit = _mm512_mask_cmpge_epu32_mask(valid, a, vthr);
+  _mm512_storeu_si512(pos + c, _mm512_maskz_compress_epi32(hit, idx));
+  _mm512_storeu_ps(val + c, _mm512_maskz_compress_ps(hit, v));
+  return c + static_cast<size_t>(__builtin_popcount(hit));
 }
 
 TERN_AVX512 size_t SelectAbsGe(const float* x, size_t n, uint32_t thr, uint32_t base,
                                uint32_t* pos, float* val, size_t cap) {
   const __m512i vthr = _mm512_set1_epi32(static_cast<int>(thr));
-  const __m512i absmask = _mm512_set1_epi32(0x7FFFFFFF);
+  const __m512i sixteen = _mm512_set1_epi32(16);
+  __m512i idx = _mm512_add_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32(static_cast<int>(base)));
   size_t c = 0, i = 0;
-  // Sparse hits: test 64 values at once and only compress where one hit.
+  // At most 64 hits per step: with c <= cap on entry, stores stay below
+  // cap + kSelectSlack.
   for (; i + 64 <= n; i += 64) {
-    __mmask16 any = 0;
     for (int j = 0; j < 4; ++j) {
-      __m512i a = _mm512_and_si512(_mm512_castps_si512(_mm512_loadu_ps(x + i + 16 * j)), absmask);
-      any |= _mm512_cmpge_epu32_mask(a, vthr);
-    }
-    if (any == 0) continue;
-    for (int j = 0; j < 4 && c <= cap; ++j) {
-      c = CompressHits(x, i + 16 * j, 0xFFFF, vthr, base, pos, val, c, cap);
+      c = SelectVector(_mm512_loadu_ps(x + i + 16 * j), 0xFFFF, vthr, idx, pos, val, c);
+      idx = _mm512_add_epi32(idx, sixteen);
     }
     if (c > cap) return cap + 1;
   }
-  for (; i < n && c <= cap; i += 16) c = CompressHits(x, i, TailMask(n - i), vthr, base, pos, val, c, cap);
-  return c;
+  for (; i < n; i += 16) {
+    const __mmask16 k = TailMask(n - i);
+    c = SelectVector(_mm512_maskz_loadu_ps(k, x + i), k, vthr, idx, pos, val, c);
+    idx = _mm512_add_epi32(idx, sixteen);
+  }
+  return c > cap ? cap + 1 : c;
 }
 
 TERN_AVX512 void Fp4Codes(const float* x, size_t n, size_t block, bool e3m0, uint8_t* scales,

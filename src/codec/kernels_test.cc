@@ -139,11 +139,14 @@ TEST(KernelsTest, SelectMatchesScalarIncludingCap) {
       for (uint32_t thr : {0u, 1u, AbsBits(0.5f), AbsBits(2.0f), AbsBits(INFINITY), 0x7FFFFFFFu,
                            0x80000000u, 0x90000000u}) {
         for (size_t cap : {size_t{0}, size_t{3}, n / 10, n}) {
-          std::vector<uint32_t> p1(cap + 1), p2(cap + 1);
-          std::vector<float> v1(cap + 1), v2(cap + 1);
+          // 16 guard entries past the slack must stay untouched.
+          const size_t room = cap + kSelectSlack, guard = 16;
+          std::vector<uint32_t> p1(room), p2(room + guard, 0xDEADBEEFu);
+          std::vector<float> v1(room), v2(room + guard);
           size_t c1 = ref.select_abs_ge(x.data(), n, thr, 5, p1.data(), v1.data(), cap);
           size_t c2 = k->select_abs_ge(x.data(), n, thr, 5, p2.data(), v2.data(), cap);
           ASSERT_EQ(c1, c2) << k->name << " n=" << n << " thr=" << thr << " cap=" << cap;
+          for (size_t g = room; g < room + guard; ++g) ASSERT_EQ(p2[g], 0xDEADBEEFu) << k->name;
           if (c1 > cap) continue;
           p1.resize(c1), p2.resize(c1), v1.resize(c1), v2.resize(c1);
           ASSERT_EQ(p1, p2);

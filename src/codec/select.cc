@@ -52,8 +52,8 @@ void SmallThreshold(std::span<const float> x, size_t k, uint32_t* thr, size_t* a
 // Collects values >= thr, keeping all > thr and the first `ties` == thr.
 void Collect(std::span<const float> x, uint32_t thr, size_t max_count, size_t above, size_t k,
              Selection* out) {
-  out->pos.resize(max_count);
-  out->val.resize(max_count);
+  out->pos.resize(max_count + kSelectSlack);
+  out->val.resize(max_count + kSelectSlack);
   size_t got = BestKernels().select_abs_ge(x.data(), x.size(), thr, 0, out->pos.data(),
                                            out->val.data(), max_count);
   size_t ties = k - above, w = 0;
@@ -69,6 +69,53 @@ void Collect(std::span<const float> x, uint32_t thr, size_t max_count, size_t ab
   out->pos.resize(w);
   out->val.resize(w);
 }
+
+// The values >= some threshold, all of them (complete) or known to be more
+// than a bound: the sampled selection's one pass over the input, reused
+// while later thresholds are higher.
+class Candidates {
+ public:
+  // Room for `room` values: a pass that finds more is incomplete.
+  Candidates(Selection* store, size_t room) : s_(store), room_(room) {
+    s_->pos.resize(room + kSelectSlack);
+    s_->val.resize(room + kSelectSlack);
+  }
+  // How many values have magnitude bits >= thr; exact up to room, else
+  // some number > room.
+  size_t Count(std::span<const float> x, uint32_t thr) {
+    if (!complete_ || thr < thr_) {
+      size_t got = BestKernels().select_abs_ge(x.data(), x.size(), thr, 0, s_->pos.data(),
+                                               s_->val.data(), room_);
+      complete_ = got <= room_;
+      thr_ = thr;
+      count_ = got;
+      if (!complete_) return got;
+    }
+    if (thr == thr_) return count_;
+    size_t c = 0;  // a higher threshold: count within what the pass kept
+    for (size_t j = 0; j < count_; ++j) c += AbsBits(s_->val[j]) >= thr;
+    return c;
+  }
+  // Keeps exactly the values >= thr. REQUIRES: Count(x, thr) <= room.
+  void Keep(uint32_t thr) {
+    size_t w = 0;
+    for (size_t j = 0; j < count_; ++j) {
+      if (AbsBits(s_->val[j]) < thr) continue;
+      s_->pos[w] = s_->pos[j];
+      s_->val[w] = s_->val[j];
+      ++w;
+    }
+    s_->pos.resize(w);
+    s_->val.resize(w);
+  }
+
+ private:
+  Selection* s_;
+  size_t room_;
+  bool complete_ = false;
+  uint32_t thr_ = 0;
+  size_t count_ = 0;
+};
 
 }  // namespace
 
@@ -113,14 +160,14 @@ void SelectSampled(std::span<const float> x, size_t k, const CodecContext& ctx, 
                    std::greater<uint32_t>());
   uint32_t thr = sample[rank - 1];
   const size_t cap = SampledCap(k), floor = k * 7 / 10;
-  out->pos.resize(cap);
-  out->val.resize(cap);
+  // One pass collects up to 2 cap values, so a threshold that keeps too many
+  // is raised without reading the input again; only one that keeps too few
+  // (or more than 2 cap) needs another pass.
+  Candidates cand(out, std::min(n, 2 * cap));
   for (int round = 0; round < 10; ++round) {
-    size_t got = BestKernels().select_abs_ge(x.data(), n, thr, 0, out->pos.data(),
-                                             out->val.data(), cap);
+    const size_t got = cand.Count(x, thr);
     if (got <= cap && got >= floor) {
-      out->pos.resize(got);
-      out->val.resize(got);
+      cand.Keep(thr);
       return;
     }
     float t = std::bit_cast<float>(thr) * (got > cap ? 1.3f : 0.7f);

@@ -11,16 +11,37 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "tern/codec.h"
 
 namespace tern::codec {
 
+// An allocator whose resize leaves new elements uninitialised: selection
+// buffers are sized to a bound and then filled by a kernel, so zeroing them
+// first would be a wasted pass.
+template <typename T>
+struct UninitAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitAllocator<U>;
+  };
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
 struct Selection {
-  std::vector<uint32_t> pos;
-  std::vector<float> val;
+  std::vector<uint32_t, UninitAllocator<uint32_t>> pos;
+  std::vector<float, UninitAllocator<float>> val;
 };
 
 // REQUIRES: k <= x.size() < 2^32.
