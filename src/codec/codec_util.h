@@ -35,6 +35,13 @@ inline uint32_t LoadU32(const uint8_t* p) {
   return v;
 }
 inline void StoreU32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
+// Stores a computed statistic (a scale, a mean), any NaN as the canonical
+// quiet NaN 0x7FC00000: which NaN an operation on two NaNs returns depends on
+// operand order, which neither compilers nor SIMD paths keep.
+inline void StoreStat(uint8_t* p, float f) {
+  const uint32_t bits = std::bit_cast<uint32_t>(f);
+  StoreU32(p, (bits & 0x7FFFFFFFu) > 0x7F800000u ? 0x7FC00000u : bits);
+}
 inline uint32_t FloatBits(float f) { return std::bit_cast<uint32_t>(f); }
 inline uint32_t AbsBits(float f) { return std::bit_cast<uint32_t>(f) & 0x7FFFFFFFu; }
 

@@ -100,7 +100,7 @@ class IntCodec final : public Codec {
     // tile of whole blocks at a time.
     const NoiseWords noise = NoiseWords::PeerNoise(ctx, RngPurpose::kStochasticRounding);
     thread_local std::vector<uint32_t> words;
-    const size_t tile = block_ * std::max<size_t>(1, 16384 / block_);
+    const size_t tile = block_ * std::max<size_t>(1, kNoiseTile / block_);
     words.resize(std::min(tile, n));
     for (size_t s = 0; s < n; s += tile) {
       const size_t len = std::min(tile, n - s);

@@ -9,12 +9,20 @@
 #ifndef TERN_CODEC_KERNELS_H_
 #define TERN_CODEC_KERNELS_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
 #include "codec/codec_util.h"
 
 namespace tern::codec {
+
+// The key of a Philox stream (RngStream's key and the low words of a and b;
+// codec/noise.h).
+struct PhiloxKey {
+  std::array<uint32_t, 2> key;
+  uint32_t a_lo, b_lo;
+};
 
 // Room a select_abs_ge caller leaves past `cap` in its output arrays.
 inline constexpr size_t kSelectSlack = 64;
@@ -68,14 +76,23 @@ struct Kernels {
   // and fp4 (a 16-entry table per block).
   void (*nibble_lut)(const uint8_t* packed, size_t first, size_t n, const float* lut,
                      float* out);
+
+  // Philox4x32-10 blocks first .. first + blocks - 1 of the stream `key`
+  // (counter = low and high word of the block number, a_lo, b_lo), their 4
+  // words each in stream order: 4 * blocks words.
+  void (*philox)(const PhiloxKey& key, uint64_t first, size_t blocks, uint32_t* out);
 };
 
 const Kernels& ScalarKernels();
 // Null when the CPU (or TERN_CPU=scalar) rules the table out.
 const Kernels* Avx2Kernels();
 const Kernels* Avx512Kernels();
-// The fastest available table.
+// The fastest available table (or the one a test forced).
 const Kernels& BestKernels();
+// Tests only: makes BestKernels() return *k (null: the detected best again),
+// so codec-level tests can compare whole payloads across tables. Not safe
+// while codecs run on other threads.
+void SetKernelsForTest(const Kernels* k);
 
 // Shared pieces of the kernels, used by every table.
 namespace kernel_detail {
@@ -103,6 +120,11 @@ inline constexpr float kE3M0Values[8] = {0.0f,        0.015625f, 0.03125f, 0.062
                                          0.125f,      0.25f,     0.5f,     1.0f};
 // 2^x as a float for x in [-127, 127] (exact).
 float Pow2(int x);
+
+// The philox entries of the tables (philox_simd.cc).
+void PhiloxBlocksScalar(const PhiloxKey& key, uint64_t first, size_t blocks, uint32_t* out);
+void PhiloxBlocksAvx2(const PhiloxKey& key, uint64_t first, size_t blocks, uint32_t* out);
+void PhiloxBlocksAvx512(const PhiloxKey& key, uint64_t first, size_t blocks, uint32_t* out);
 
 // One value of quant_blocks / fp4_codes (the SIMD tables use these for tails).
 inline int8_t QuantOne(float x, float inv, float fq) {

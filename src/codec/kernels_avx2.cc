@@ -3,6 +3,7 @@
 // vectors go through the scalar element helpers, which compute the same bits.
 #include <immintrin.h>
 
+#include <atomic>
 #include <cfloat>
 #include <cstring>
 
@@ -149,7 +150,7 @@ TERN_AVX2 void SignPack(const float* x, size_t n, size_t block, bool l2, uint8_t
       total += static_cast<double>(FoldLanes(lo, hi));
     }
     double mean = total / static_cast<double>(len);
-    StoreF32(scales + 4 * b, static_cast<float>(l2 ? std::sqrt(mean) : mean));
+    StoreStat(scales + 4 * b, static_cast<float>(l2 ? std::sqrt(mean) : mean));
   }
 }
 
@@ -292,9 +293,13 @@ const Kernels* Avx2Kernels() {
   const CpuFeatures& f = Cpu();
   if (!(f.avx2 && f.bmi2)) return nullptr;
   static const Kernels k = {"avx2",      QuantBlocks, DequantInt8, SignPack,
-                            SelectAbsGe, Fp4Codes,    ToBf16,      NibbleLut};
+                            SelectAbsGe, Fp4Codes,    ToBf16,      NibbleLut, kernel_detail::PhiloxBlocksAvx2};
   return &k;
 }
+
+namespace {
+std::atomic<const Kernels*> forced_kernels{nullptr};
+}  // namespace
 
 const Kernels& BestKernels() {
   static const Kernels* best = [] {
@@ -302,7 +307,10 @@ const Kernels& BestKernels() {
     if (const Kernels* k = Avx2Kernels()) return k;
     return &ScalarKernels();
   }();
-  return *best;
+  const Kernels* forced = forced_kernels.load(std::memory_order_relaxed);
+  return forced ? *forced : *best;
 }
+
+void SetKernelsForTest(const Kernels* k) { forced_kernels.store(k, std::memory_order_relaxed); }
 
 }  // namespace tern::codec

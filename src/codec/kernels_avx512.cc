@@ -139,7 +139,7 @@ TERN_AVX512 void SignPack(const float* x, size_t n, size_t block, bool l2, uint8
       total += static_cast<double>(FoldLanes(acc));
     }
     double mean = total / static_cast<double>(len);
-    StoreF32(scales + 4 * b, static_cast<float>(l2 ? std::sqrt(mean) : mean));
+    StoreStat(scales + 4 * b, static_cast<float>(l2 ? std::sqrt(mean) : mean));
   }
 }
 
@@ -266,7 +266,7 @@ const Kernels* Avx512Kernels() {
   const CpuFeatures& f = Cpu();
   if (!(f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.bmi2)) return nullptr;
   static const Kernels k = {"avx512",    QuantBlocks, DequantInt8, SignPack,
-                            SelectAbsGe, Fp4Codes,    ToBf16,      NibbleLut};
+                            SelectAbsGe, Fp4Codes,    ToBf16,      NibbleLut, kernel_detail::PhiloxBlocksAvx512};
   return &k;
 }
 

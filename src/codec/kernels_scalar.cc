@@ -84,7 +84,7 @@ void SignPack(const float* x, size_t n, size_t block, bool l2, uint8_t* scales, 
       total += static_cast<double>(lane[0]);
     }
     double mean = total / static_cast<double>(len);
-    StoreF32(scales + 4 * b, static_cast<float>(l2 ? std::sqrt(mean) : mean));
+    StoreStat(scales + 4 * b, static_cast<float>(l2 ? std::sqrt(mean) : mean));
   }
 }
 
@@ -131,7 +131,7 @@ void NibbleLut(const uint8_t* packed, size_t first, size_t n, const float* lut, 
 
 const Kernels& ScalarKernels() {
   static const Kernels k = {"scalar",    QuantBlocks, DequantInt8, SignPack,
-                            SelectAbsGe, Fp4Codes,    ToBf16,      NibbleLut};
+                            SelectAbsGe, Fp4Codes,    ToBf16,      NibbleLut, kernel_detail::PhiloxBlocksScalar};
   return k;
 }
 

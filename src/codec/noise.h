@@ -1,14 +1,15 @@
 // Many words of a Philox stream at once, bit-identical to RngStream (the
 // stochastic codecs draw one word per element; codec/noise_test.cc checks
 // the parity). The key derivation repeats RngStream's constructor
-// (util/philox.cc); the AVX-512 path runs 16 Philox blocks per step.
+// (util/philox.cc); whole blocks come from the kernel table's philox entry
+// (16 or 8 blocks per vector).
 #ifndef TERN_CODEC_NOISE_H_
 #define TERN_CODEC_NOISE_H_
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 
+#include "codec/kernels.h"
 #include "tern/codec.h"
 #include "util/philox.h"
 
@@ -25,14 +26,20 @@ class NoiseWords {
   }
 
   // Writes words [first, first + n) of the stream to out.
-  void Fill(uint64_t first, size_t n, uint32_t* out) const;
+  void Fill(uint64_t first, size_t n, uint32_t* out) const { FillWith(BestKernels(), first, n, out); }
   // The portable version (the reference for the test).
-  void FillScalar(uint64_t first, size_t n, uint32_t* out) const;
+  void FillScalar(uint64_t first, size_t n, uint32_t* out) const {
+    FillWith(ScalarKernels(), first, n, out);
+  }
 
  private:
-  std::array<uint32_t, 2> key_;
-  uint32_t a_lo_, b_lo_;
+  void FillWith(const Kernels& k, uint64_t first, size_t n, uint32_t* out) const;
+
+  PhiloxKey key_;
 };
+
+// Element-wise noise is drawn a tile at a time, small enough to stay in L1.
+inline constexpr size_t kNoiseTile = 4096;
 
 }  // namespace tern::codec
 
