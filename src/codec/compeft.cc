@@ -35,7 +35,7 @@ class ComPeftCodec final : public Codec {
     SelectTopK(in, Keep(n), &sel);
     const size_t count = sel.pos.size();
     StoreU32(out.data(), static_cast<uint32_t>(count));
-    StoreF32(out.data() + 4, static_cast<float>(alpha_ * StdDev(in)));
+    StoreStat(out.data() + 4, static_cast<float>(alpha_ * StdDev(in)));
     uint8_t* signs = out.data() + 8;
     std::memset(signs, 0, CeilDiv(count, 8));
     for (size_t j = 0; j < count; ++j) {

@@ -90,7 +90,7 @@ class FedZipCodec final : public Codec {
     uint8_t* o = out.data();
     StoreU32(o, static_cast<uint32_t>(count));
     o[4] = static_cast<uint8_t>(clusters_);
-    for (int j = 0; j < clusters_; ++j) StoreF32(o + 5 + 4 * j, centroids[j]);
+    for (int j = 0; j < clusters_; ++j) StoreStat(o + 5 + 4 * j, centroids[j]);
     std::memcpy(o + 5 + 4 * clusters_, len, clusters_);
     const size_t head = 5 + 5 * static_cast<size_t>(clusters_);
     BitWriter w(o + head, out.size() - head);

@@ -77,6 +77,32 @@ struct Kernels {
   void (*nibble_lut)(const uint8_t* packed, size_t first, size_t n, const float* lut,
                      float* out);
 
+  // QSGD (docs/codec_spec.md, "qsgd"). block_norms: per block of `block`
+  // values (the last may be shorter), f32(sqrt(sum x^2)) with the double sum
+  // in FixedSum's order (codec_util.h); ceil(n / block) floats.
+  void (*block_norms)(const float* x, size_t n, size_t block, float* norms);
+  // Codes of values first .. first + n - 1 of a payload, x[i] scaled by
+  // s / norm of its block (0 if that stored norm is 0; norms as the payload
+  // stores them): code = s -/+ min(floor(|x| s / norm + u(noise[i])), s), minus
+  // for a set sign bit, written LSB-first in `width` = bit_width(2s) bits
+  // each to out, ceil(n width / 8) bytes, high bits of the last byte zero.
+  // REQUIRES: first * width % 8 == 0 (out starts at a byte).
+  void (*qsgd_codes)(const float* x, size_t n, size_t first, size_t block, const uint8_t* norms,
+                     int s, int width, const uint32_t* noise, uint8_t* out);
+  // The inverse: value i = (code - s) * (norm / s) from ceil(n width / 8)
+  // bytes at bits. False if some code exceeds 2s (out is then unspecified).
+  bool (*qsgd_values)(const uint8_t* bits, size_t n, size_t first, size_t block,
+                      const uint8_t* norms, int s, int width, float* out);
+
+  // TernGrad (docs/codec_spec.md, "terngrad"). clipped_max: max over i of
+  // min(|x_i|, c), NaN values ignored (0 for n = 0).
+  float (*clipped_max)(const float* x, size_t n, float c);
+  // Trits t + 1 of n values packed five per byte (byte = sum (t_j + 1) 3^j),
+  // ceil(n / 5) bytes: t = sign(x) if not `zero` and u(noise[i]) <
+  // min(|x|, c) / s, else 0.
+  void (*terngrad_trits)(const float* x, size_t n, float c, float s, bool zero,
+                         const uint32_t* noise, uint8_t* out);
+
   // Philox4x32-10 blocks first .. first + blocks - 1 of the stream `key`
   // (counter = low and high word of the block number, a_lo, b_lo), their 4
   // words each in stream order: 4 * blocks words.
@@ -120,6 +146,31 @@ inline constexpr float kE3M0Values[8] = {0.0f,        0.015625f, 0.03125f, 0.062
                                          0.125f,      0.25f,     0.5f,     1.0f};
 // 2^x as a float for x in [-127, 127] (exact).
 float Pow2(int x);
+
+// The QSGD entries of the tables (qsgd_kernels.cc).
+void BlockNormsScalar(const float* x, size_t n, size_t block, float* norms);
+void BlockNormsAvx2(const float* x, size_t n, size_t block, float* norms);
+void QsgdCodesScalar(const float* x, size_t n, size_t first, size_t block, const uint8_t* norms,
+                     int s, int width, const uint32_t* noise, uint8_t* out);
+void QsgdCodesAvx2(const float* x, size_t n, size_t first, size_t block, const uint8_t* norms,
+                   int s, int width, const uint32_t* noise, uint8_t* out);
+void QsgdCodesAvx512(const float* x, size_t n, size_t first, size_t block, const uint8_t* norms,
+                     int s, int width, const uint32_t* noise, uint8_t* out);
+bool QsgdValuesScalar(const uint8_t* bits, size_t n, size_t first, size_t block,
+                      const uint8_t* norms, int s, int width, float* out);
+bool QsgdValuesAvx512(const uint8_t* bits, size_t n, size_t first, size_t block,
+                      const uint8_t* norms, int s, int width, float* out);
+
+// The TernGrad entries of the tables (terngrad_kernels.cc).
+float ClippedMaxScalar(const float* x, size_t n, float c);
+float ClippedMaxAvx2(const float* x, size_t n, float c);
+float ClippedMaxAvx512(const float* x, size_t n, float c);
+void TernGradTritsScalar(const float* x, size_t n, float c, float s, bool zero,
+                         const uint32_t* noise, uint8_t* out);
+void TernGradTritsAvx2(const float* x, size_t n, float c, float s, bool zero,
+                       const uint32_t* noise, uint8_t* out);
+void TernGradTritsAvx512(const float* x, size_t n, float c, float s, bool zero,
+                         const uint32_t* noise, uint8_t* out);
 
 // The philox entries of the tables (philox_simd.cc).
 void PhiloxBlocksScalar(const PhiloxKey& key, uint64_t first, size_t blocks, uint32_t* out);

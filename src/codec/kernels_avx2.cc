@@ -292,8 +292,22 @@ TERN_AVX2 void NibbleLut(const uint8_t* packed, size_t first, size_t n, const fl
 const Kernels* Avx2Kernels() {
   const CpuFeatures& f = Cpu();
   if (!(f.avx2 && f.bmi2)) return nullptr;
-  static const Kernels k = {"avx2",      QuantBlocks, DequantInt8, SignPack,
-                            SelectAbsGe, Fp4Codes,    ToBf16,      NibbleLut, kernel_detail::PhiloxBlocksAvx2};
+  static const Kernels k = {
+      .name = "avx2",
+      .quant_blocks = QuantBlocks,
+      .dequant_int8 = DequantInt8,
+      .sign_pack = SignPack,
+      .select_abs_ge = SelectAbsGe,
+      .fp4_codes = Fp4Codes,
+      .to_bf16 = ToBf16,
+      .nibble_lut = NibbleLut,
+      .block_norms = kernel_detail::BlockNormsAvx2,
+      .qsgd_codes = kernel_detail::QsgdCodesAvx2,
+      .qsgd_values = kernel_detail::QsgdValuesScalar,
+      .clipped_max = kernel_detail::ClippedMaxAvx2,
+      .terngrad_trits = kernel_detail::TernGradTritsAvx2,
+      .philox = kernel_detail::PhiloxBlocksAvx2,
+  };
   return &k;
 }
 

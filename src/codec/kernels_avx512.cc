@@ -265,8 +265,22 @@ TERN_AVX512 void NibbleLut(const uint8_t* packed, size_t first, size_t n, const 
 const Kernels* Avx512Kernels() {
   const CpuFeatures& f = Cpu();
   if (!(f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.bmi2)) return nullptr;
-  static const Kernels k = {"avx512",    QuantBlocks, DequantInt8, SignPack,
-                            SelectAbsGe, Fp4Codes,    ToBf16,      NibbleLut, kernel_detail::PhiloxBlocksAvx512};
+  static const Kernels k = {
+      .name = "avx512",
+      .quant_blocks = QuantBlocks,
+      .dequant_int8 = DequantInt8,
+      .sign_pack = SignPack,
+      .select_abs_ge = SelectAbsGe,
+      .fp4_codes = Fp4Codes,
+      .to_bf16 = ToBf16,
+      .nibble_lut = NibbleLut,
+      .block_norms = kernel_detail::BlockNormsAvx2,
+      .qsgd_codes = kernel_detail::QsgdCodesAvx512,
+      .qsgd_values = kernel_detail::QsgdValuesAvx512,
+      .clipped_max = kernel_detail::ClippedMaxAvx512,
+      .terngrad_trits = kernel_detail::TernGradTritsAvx512,
+      .philox = kernel_detail::PhiloxBlocksAvx512,
+  };
   return &k;
 }
 

@@ -130,8 +130,22 @@ void NibbleLut(const uint8_t* packed, size_t first, size_t n, const float* lut, 
 }  // namespace
 
 const Kernels& ScalarKernels() {
-  static const Kernels k = {"scalar",    QuantBlocks, DequantInt8, SignPack,
-                            SelectAbsGe, Fp4Codes,    ToBf16,      NibbleLut, kernel_detail::PhiloxBlocksScalar};
+  static const Kernels k = {
+      .name = "scalar",
+      .quant_blocks = QuantBlocks,
+      .dequant_int8 = DequantInt8,
+      .sign_pack = SignPack,
+      .select_abs_ge = SelectAbsGe,
+      .fp4_codes = Fp4Codes,
+      .to_bf16 = ToBf16,
+      .nibble_lut = NibbleLut,
+      .block_norms = kernel_detail::BlockNormsScalar,
+      .qsgd_codes = kernel_detail::QsgdCodesScalar,
+      .qsgd_values = kernel_detail::QsgdValuesScalar,
+      .clipped_max = kernel_detail::ClippedMaxScalar,
+      .terngrad_trits = kernel_detail::TernGradTritsScalar,
+      .philox = kernel_detail::PhiloxBlocksScalar,
+  };
   return k;
 }
 

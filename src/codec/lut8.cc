@@ -44,7 +44,7 @@ class Lut8Codec final : public Codec {
     }
     for (size_t b = 0; b < kBins; ++b) {
       float v = count[b] ? static_cast<float>(sum[b] / static_cast<double>(count[b])) : 0.0f;
-      StoreF32(out.data() + 4 * b, v);
+      StoreStat(out.data() + 4 * b, v);
     }
     return need;
   }

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <vector>
 
-#include "codec/bits.h"
+#include "codec/kernels.h"
 #include "codec/codec_util.h"
 #include "codec/noise.h"
 #include "codec/stages.h"
@@ -33,27 +33,33 @@ class QsgdCodec final : public Codec {
                         std::span<uint8_t> out) const override {
     const size_t n = in.size(), need = MaxEncodedSize(n);
     TERN_RETURN_IF_ERROR(CheckEncodeBuffer(out.size(), need));
-    const size_t nb = CeilDiv(n, block_);
-    BitWriter w(out.data() + 4 * nb, need - 4 * nb);
+    const Kernels& k = BestKernels();
+    uint8_t* norms = out.data();
+    uint8_t* codes = out.data() + 4 * CeilDiv(n, block_);
     const NoiseWords noise = NoiseWords::PeerNoise(ctx, RngPurpose::kQsgd);
     thread_local std::vector<uint32_t> words;
-    words.resize(std::min(n, block_));
-    const float fs = static_cast<float>(s_);
-    for (size_t s = 0, b = 0; s < n; s += block_, ++b) {
-      const size_t len = std::min(block_, n - s);
-      const float norm = static_cast<float>(std::sqrt(SumOfSquares(in.data() + s, len)));
-      const bool zero = !(norm >= FLT_MIN) || std::isinf(norm);
-      StoreF32(out.data() + 4 * b, zero ? 0.0f : norm);
-      const float inv = zero ? 0.0f : fs / norm;
-      noise.Fill(ctx.offset + s, len, words.data());
-      for (size_t i = s; i < s + len; ++i) {
-        float level = std::floor(std::fabs(in[i]) * inv + U01(words[i - s]));
-        level = level < fs ? level : fs;  // NaN -> s
-        const int l = static_cast<int>(level);
-        w.Put(static_cast<uint64_t>(std::signbit(in[i]) ? s_ - l : s_ + l), width_);
+    thread_local std::vector<float> block_norms;
+    words.resize(std::min(n, kNoiseTile));
+    // Chunks of whole blocks, a multiple of 8 values (so each starts at a
+    // byte of the code stream) and about 64 KiB: norms, then codes, while
+    // the chunk is in cache.
+    const size_t chunk = block_ * std::max<size_t>(8, (16384 / block_) / 8 * 8);
+    for (size_t c = 0; c < n; c += chunk) {
+      const size_t len = std::min(chunk, n - c), b0 = c / block_;
+      block_norms.resize(CeilDiv(len, block_));
+      k.block_norms(in.data() + c, len, block_, block_norms.data());
+      for (size_t b = 0; b < block_norms.size(); ++b) {
+        const float norm = block_norms[b];
+        const bool zero = !(norm >= FLT_MIN) || std::isinf(norm);
+        StoreF32(norms + 4 * (b0 + b), zero ? 0.0f : norm);
+      }
+      for (size_t t = c; t < c + len; t += kNoiseTile) {
+        const size_t tl = std::min(kNoiseTile, c + len - t);
+        noise.Fill(ctx.offset + t, tl, words.data());
+        k.qsgd_codes(in.data() + t, tl, t, block_, norms, s_, width_, words.data(),
+                     codes + t * static_cast<size_t>(width_) / 8);
       }
     }
-    w.Finish();
     return need;
   }
 
@@ -61,21 +67,14 @@ class QsgdCodec final : public Codec {
                     DecodeMode mode) const override {
     const size_t n = out.size();
     TERN_RETURN_IF_ERROR(CheckPayloadSize(payload.size(), MaxEncodedSize(n), "qsgd"));
-    const size_t nb = CeilDiv(n, block_);
-    BitReader r(payload.data() + 4 * nb, payload.size() - 4 * nb);
+    const uint8_t* norms = payload.data();
+    const uint8_t* codes = payload.data() + 4 * CeilDiv(n, block_);
+    const Kernels& k = BestKernels();
+    // Tiles start at multiples of kDecodeTile values, so at whole bytes.
     return DecodeTiled(out, mode, [&](size_t begin, size_t len, float* dst) -> Status {
-      float step = 0.0f;
-      size_t next = 0;
-      for (size_t i = begin; i < begin + len; ++i) {
-        if (i >= next) {
-          const size_t b = i / block_;
-          next = (b + 1) * block_;
-          step = LoadF32(payload.data() + 4 * b) / static_cast<float>(s_);
-        }
-        uint64_t code = 0;
-        if (!r.Get(width_, &code)) return DataLossError("qsgd: truncated codes");
-        if (code > static_cast<uint64_t>(2 * s_)) return InvalidArgumentError("qsgd: bad code");
-        dst[i - begin] = static_cast<float>(static_cast<int>(code) - s_) * step;
+      if (!k.qsgd_values(codes + begin * static_cast<size_t>(width_) / 8, len, begin, block_,
+                         norms, s_, width_, dst)) {
+        return InvalidArgumentError("qsgd: bad code");
       }
       return OkStatus();
     });

@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "codec/codec_util.h"
+#include "codec/kernels.h"
 #include "codec/noise.h"
 #include "codec/stages.h"
 
@@ -25,29 +27,20 @@ class TernGradCodec final : public Codec {
                         std::span<uint8_t> out) const override {
     const size_t n = in.size(), need = MaxEncodedSize(n);
     TERN_RETURN_IF_ERROR(CheckEncodeBuffer(out.size(), need));
+    const Kernels& k = BestKernels();
     const float c = ClipBound(in);
-    float s = 0.0f;
-    for (float v : in) {
-      float a = std::min(std::fabs(v), c);
-      s = a > s ? a : s;
-    }
+    const float s = k.clipped_max(in.data(), n, c);
     const bool zero = !(s >= FLT_MIN) || std::isinf(s);
     StoreF32(out.data(), zero ? 0.0f : s);
     uint8_t* trits = out.data() + 4;
     const NoiseWords noise = NoiseWords::PeerNoise(ctx, RngPurpose::kTernGrad);
-    constexpr size_t kTile = 5 * 1024;  // whole bytes of trits
+    constexpr size_t kTile = 80 * (kNoiseTile / 80);  // whole bytes of trits
     thread_local std::vector<uint32_t> words;
     words.resize(std::min(n, kTile));
-    for (size_t j = 0; j < CeilDiv(n, 5); ++j) {
-      if (5 * j % kTile == 0) noise.Fill(ctx.offset + 5 * j, std::min(kTile, n - 5 * j), words.data());
-      unsigned byte = 0, pow3 = 1;
-      for (size_t i = 5 * j; i < std::min(n, 5 * j + 5); ++i, pow3 *= 3) {
-        const float a = std::min(std::fabs(in[i]), c);
-        const bool keep = !zero && U01(words[i % kTile]) < a / s;
-        const unsigned t = keep ? (std::signbit(in[i]) ? 0 : 2) : 1;
-        byte += t * pow3;
-      }
-      trits[j] = static_cast<uint8_t>(byte);
+    for (size_t t = 0; t < n; t += kTile) {
+      const size_t len = std::min(kTile, n - t);
+      noise.Fill(ctx.offset + t, len, words.data());
+      k.terngrad_trits(in.data() + t, len, c, s, zero, words.data(), trits + t / 5);
     }
     return need;
   }
@@ -57,16 +50,22 @@ class TernGradCodec final : public Codec {
     const size_t n = out.size();
     TERN_RETURN_IF_ERROR(CheckPayloadSize(payload.size(), MaxEncodedSize(n), "terngrad"));
     const float s = LoadF32(payload.data());
-    const float lut[3] = {-s, 0.0f, s};
     const uint8_t* trits = payload.data() + 4;
-    for (size_t j = 0; j < CeilDiv(n, 5); ++j) {
-      if (trits[j] >= 243) return InvalidArgumentError("terngrad: trit byte >= 243");
+    uint8_t top = 0;
+    for (size_t j = 0; j < CeilDiv(n, 5); ++j) top = std::max(top, trits[j]);
+    if (top >= 243) return InvalidArgumentError("terngrad: trit byte >= 243");
+    // The five values of every byte, so a byte decodes with one 20-byte copy.
+    float table[243][5];
+    const float value[3] = {-s, 0.0f, s};
+    for (int b = 0; b < 243; ++b) {
+      for (int j = 0, r = b; j < 5; ++j, r /= 3) table[b][j] = value[r % 3];
     }
-    static constexpr unsigned kPow3[5] = {1, 3, 9, 27, 81};
     return DecodeTiled(out, mode, [&](size_t begin, size_t len, float* dst) {
-      for (size_t i = begin; i < begin + len; ++i) {
-        dst[i - begin] = lut[(trits[i / 5] / kPow3[i % 5]) % 3];
-      }
+      size_t i = begin;
+      const size_t end = begin + len;
+      for (; i < end && i % 5 != 0; ++i) dst[i - begin] = table[trits[i / 5]][i % 5];
+      for (; i + 5 <= end; i += 5) std::memcpy(dst + (i - begin), table[trits[i / 5]], 20);
+      for (; i < end; ++i) dst[i - begin] = table[trits[i / 5]][i % 5];
       return OkStatus();
     });
   }
