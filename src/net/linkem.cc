@@ -21,6 +21,10 @@ namespace tern::net {
 namespace {
 
 constexpr size_t kReadBytes = 64 << 10;
+// How long Stop() may wait for bytes in flight: until the last one is due,
+// plus this slack, and never more than the maximum.
+constexpr int64_t kDrainSlackNs = 100'000'000;
+constexpr int64_t kMaxDrainNs = 5'000'000'000;
 
 // One direction of the emulated link, shared by every connection.
 struct Line {
@@ -38,16 +42,29 @@ struct Packet {
   size_t sent = 0;
 };
 
-// One direction of one proxied connection.
+// One direction of one proxied connection. The two directions close
+// independently, as TCP's do: when a source ends (EOF, or a reset) its
+// queued bytes are still delivered, then the destination gets a FIN; when
+// a destination refuses bytes (it closed or reset), only this direction's
+// queue is lost, and its source is read and discarded until it ends.
 struct Flow {
   int src = -1, dst = -1;
   Line* line = nullptr;
   std::deque<Packet> queue;
-  bool src_eof = false;
-  bool dst_shut = false;
+  bool src_eof = false;     // nothing more to read from src
+  bool dst_shut = false;    // everything delivered and dst shut for writing
+  bool dst_failed = false;  // dst takes no more bytes
 
-  bool CanRead() const { return !src_eof && line->queued < line->cap; }
+  bool CanRead() const { return !src_eof && (dst_failed || line->queued < line->cap); }
   bool Deliverable(int64_t now) const { return !queue.empty() && queue.front().deliver_at <= now; }
+  bool WriteDone() const { return dst_shut || dst_failed; }
+  bool Finished() const { return src_eof && WriteDone(); }
+
+  void Fail() {
+    for (const Packet& p : queue) line->queued -= p.bytes.size();
+    queue.clear();
+    dst_failed = true;
+  }
 };
 
 struct Pair {
@@ -57,16 +74,18 @@ struct Pair {
   Flow fwd, rev;
 };
 
-// Reads one packet from the flow's source; false when the pair must die.
-bool ReadInto(Flow& f, int64_t now) {
+// Reads one packet from the flow's source (discarded if its destination
+// failed). End of stream and errors both end the source.
+void ReadInto(Flow& f, int64_t now) {
   Packet p;
   p.bytes.resize(kReadBytes);
   const ssize_t r = ::recv(f.src, p.bytes.data(), p.bytes.size(), MSG_DONTWAIT);
-  if (r == 0) {
+  if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  if (r <= 0) {
     f.src_eof = true;
-    return true;
+    return;
   }
-  if (r < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+  if (f.dst_failed) return;
   p.bytes.resize(static_cast<size_t>(r));
   Line& l = *f.line;
   const int64_t depart =
@@ -75,27 +94,29 @@ bool ReadInto(Flow& f, int64_t now) {
   l.queued += p.bytes.size();
   p.deliver_at = depart + l.delay_ns;
   f.queue.push_back(std::move(p));
-  return true;
 }
 
-// Writes every packet that is due; false when the pair must die.
-bool Deliver(Flow& f, int64_t now) {
+// Writes every packet that is due; shuts dst for writing once the source
+// ended and everything went out.
+void Deliver(Flow& f, int64_t now) {
   while (f.Deliverable(now)) {
     Packet& p = f.queue.front();
     const ssize_t w = ::send(f.dst, p.bytes.data() + p.sent, p.bytes.size() - p.sent,
                              MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (w < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    if (w < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) f.Fail();
+      return;
+    }
     p.sent += static_cast<size_t>(w);
     f.line->forwarded.fetch_add(static_cast<uint64_t>(w), std::memory_order_relaxed);
-    if (p.sent < p.bytes.size()) return true;
+    if (p.sent < p.bytes.size()) return;
     f.line->queued -= p.bytes.size();
     f.queue.pop_front();
   }
-  if (f.src_eof && f.queue.empty() && !f.dst_shut) {
+  if (f.src_eof && f.queue.empty() && !f.WriteDone()) {
     ::shutdown(f.dst, SHUT_WR);
     f.dst_shut = true;
   }
-  return true;
 }
 
 }  // namespace
@@ -106,6 +127,8 @@ struct Linkem::Loop {
   Line fwd, rev;
   std::list<Pair> pairs;
   std::atomic<uint64_t> connections{0};
+  bool stopping = false;
+  int64_t drain_until = 0;
 
   void Accept() {
     for (;;) {
@@ -134,13 +157,19 @@ struct Linkem::Loop {
     }
   }
 
-  // Poll events for a pair's two sockets.
-  static void Events(const Pair& p, int64_t now, short* client, short* upstream) {
-    *client = static_cast<short>((p.fwd.CanRead() ? POLLIN : 0) |
-                                 (p.rev.Deliverable(now) ? POLLOUT : 0));
-    *upstream = p.connecting ? POLLOUT
-                             : static_cast<short>((p.rev.CanRead() ? POLLIN : 0) |
-                                                  (p.fwd.Deliverable(now) ? POLLOUT : 0));
+  // Poll entries for a pair's two sockets. A socket neither read nor
+  // written any more is left out (fd -1): a closed socket reports POLLHUP
+  // whatever it is asked, which would spin the loop until the pair ends.
+  static void Events(const Pair& p, int64_t now, pollfd* client, pollfd* upstream) {
+    *client = {p.fwd.src_eof && p.rev.WriteDone() ? -1 : p.client.get(),
+               static_cast<short>((p.fwd.CanRead() ? POLLIN : 0) |
+                                  (p.rev.Deliverable(now) ? POLLOUT : 0)),
+               0};
+    *upstream = {p.rev.src_eof && p.fwd.WriteDone() ? -1 : p.upstream.get(),
+                 p.connecting ? static_cast<short>(POLLOUT)
+                              : static_cast<short>((p.rev.CanRead() ? POLLIN : 0) |
+                                                   (p.fwd.Deliverable(now) ? POLLOUT : 0)),
+                 0};
   }
 
   int64_t NextDelivery() const {
@@ -165,12 +194,17 @@ struct Linkem::Loop {
       p.connecting = false;
     }
     if (p.connecting) return;
-    bool ok = true;
-    if ((client_rev & (POLLIN | POLLHUP | POLLERR)) && p.fwd.CanRead()) ok &= ReadInto(p.fwd, now);
-    if ((up_rev & (POLLIN | POLLHUP | POLLERR)) && p.rev.CanRead()) ok &= ReadInto(p.rev, now);
-    ok = ok && Deliver(p.fwd, now) && Deliver(p.rev, now);
-    const bool done = p.fwd.dst_shut && p.rev.dst_shut;
-    if (!ok || done) p.dead = true;
+    constexpr short kReadable = POLLIN | POLLHUP | POLLERR;
+    if ((client_rev & kReadable) && p.fwd.CanRead()) ReadInto(p.fwd, now);
+    if ((up_rev & kReadable) && p.rev.CanRead()) ReadInto(p.rev, now);
+    // A socket in error, or closed both ways, after its reads ended takes
+    // no more bytes either.
+    constexpr short kGone = POLLHUP | POLLERR;
+    if ((client_rev & kGone) && p.fwd.src_eof && !p.rev.WriteDone()) p.rev.Fail();
+    if ((up_rev & kGone) && p.rev.src_eof && !p.fwd.WriteDone()) p.fwd.Fail();
+    Deliver(p.fwd, now);
+    Deliver(p.rev, now);
+    if (p.fwd.Finished() && p.rev.Finished()) p.dead = true;
   }
 
   void Reap() {
@@ -186,18 +220,35 @@ struct Linkem::Loop {
     }
   }
 
+  // Stop(): no new connections and no more reads, but what is already in
+  // flight is still delivered (an endpoint that leaves does not take the
+  // bytes on the wire with it), then every destination gets a FIN. Bounded,
+  // in case a destination stops reading.
+  void BeginStop(int64_t now) {
+    stopping = true;
+    int64_t last = now;
+    for (const Line* l : {&fwd, &rev}) last = std::max(last, l->free_at + l->delay_ns);
+    drain_until = std::min(last + kDrainSlackNs, now + kMaxDrainNs);
+    for (Pair& p : pairs) {
+      if (p.connecting) p.dead = true;
+      p.fwd.src_eof = p.rev.src_eof = true;
+    }
+  }
+
   void Run(int wake_fd) {
     std::vector<pollfd> fds;
     for (;;) {
       int64_t now = NowNanos();
-      fds.assign({{wake_fd, POLLIN, 0}, {listener->fd(), POLLIN, 0}});
+      if (stopping && (pairs.empty() || now >= drain_until)) return;
+      fds.assign({{stopping ? -1 : wake_fd, POLLIN, 0},
+                  {stopping ? -1 : listener->fd(), POLLIN, 0}});
       for (const Pair& p : pairs) {
-        short c, u;
+        pollfd c, u;
         Events(p, now, &c, &u);
-        fds.push_back({p.client.get(), c, 0});
-        fds.push_back({p.upstream.get(), u, 0});
+        fds.push_back(c);
+        fds.push_back(u);
       }
-      const int64_t next = NextDelivery();
+      const int64_t next = stopping ? std::min(NextDelivery(), drain_until) : NextDelivery();
       timespec ts{0, 0};
       timespec* timeout = nullptr;
       if (next != INT64_MAX) {
@@ -206,9 +257,9 @@ struct Linkem::Loop {
         timeout = &ts;
       }
       if (::ppoll(fds.data(), fds.size(), timeout, nullptr) < 0 && errno != EINTR) return;
-      if (fds[0].revents) return;
-      if (fds[1].revents) Accept();
       now = NowNanos();
+      if (fds[0].revents) BeginStop(now);
+      if (fds[1].revents) Accept();
       size_t i = 2;
       for (Pair& p : pairs) {
         if (i + 1 >= fds.size()) break;  // accepted during this round
@@ -217,7 +268,10 @@ struct Linkem::Loop {
       }
       // Deliveries that came due without any socket event.
       for (Pair& p : pairs) {
-        if (!p.dead && !p.connecting && !(Deliver(p.fwd, now) && Deliver(p.rev, now))) p.dead = true;
+        if (p.dead || p.connecting) continue;
+        Deliver(p.fwd, now);
+        Deliver(p.rev, now);
+        if (p.fwd.Finished() && p.rev.Finished()) p.dead = true;
       }
       Reap();
     }

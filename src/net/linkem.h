@@ -7,6 +7,11 @@
 // they left. At most `queue_bytes` wait in each direction; beyond that the
 // proxy stops reading, so TCP's flow control pushes back on the senders.
 //
+// The two directions of a connection close independently, as TCP's do: a
+// side that closes (or resets) still has its bytes in flight delivered,
+// then the other side sees end-of-stream; a side that can no longer receive
+// loses only what was in flight to it.
+//
 // Limits: the proxy terminates TCP on both sides, so it shows what latency
 // and bandwidth do to an algorithm, not what they do to TCP's congestion
 // window; it cannot drop or reorder packets (no loss emulation).
@@ -48,8 +53,12 @@ class Linkem {
   ~Linkem();  // Stop()
 
   const std::string& address() const { return address_; }  // bound listen address
+  // Counters are updated right after each write, so they may trail what a
+  // peer already read by a moment.
   LinkemStats stats() const;
-  // Closes every connection and joins the thread. Idempotent.
+  // Stops accepting and reading, delivers the bytes already in flight (for
+  // at most their delay plus 100 ms, 5 s in all), closes every connection
+  // and joins the thread. Blocks. Idempotent.
   void Stop();
 
   struct Loop;
