@@ -103,6 +103,10 @@ struct Kernels {
   void (*terngrad_trits)(const float* x, size_t n, float c, float s, bool zero,
                          const uint32_t* noise, uint8_t* out);
 
+  // lut8 codes (docs/codec_spec.md, "lut8"): clamp(RNE(x / scale) + 128, 0,
+  // 255), or 0 when `zero`; NaN gives 128 either way.
+  void (*lut8_codes)(const float* x, size_t n, float scale, bool zero, uint8_t* codes);
+
   // Philox4x32-10 blocks first .. first + blocks - 1 of the stream `key`
   // (counter = low and high word of the block number, a_lo, b_lo), their 4
   // words each in stream order: 4 * blocks words.
@@ -195,6 +199,12 @@ inline uint8_t Fp4One(float x, float inv, bool e3m0) {
   float a = std::fabs(x) * inv;  // NaN compares false everywhere: code 0
   int c = e3m0 ? E3M0Code(a) : E2M1Code(a);
   return static_cast<uint8_t>(c | (std::signbit(x) ? 8 : 0));
+}
+inline uint8_t Lut8One(float x, float scale, bool zero) {
+  float r = zero ? 0.0f : std::nearbyint(x / scale) + 128.0f;
+  r = r < 255.0f ? r : 255.0f;  // NaN -> 255, as MINPS(r, 255)
+  r = r > 0.0f ? r : 0.0f;
+  return std::isnan(x) ? 128 : static_cast<uint8_t>(r);
 }
 inline float MaxAbs(const float* x, size_t n) {
   float m = 0.0f;

@@ -287,6 +287,25 @@ TERN_AVX2 void NibbleLut(const uint8_t* packed, size_t first, size_t n, const fl
   ScalarKernels().nibble_lut(packed, first + j, n - j, lut, out + j);
 }
 
+TERN_AVX2 void Lut8Codes(const float* x, size_t n, float scale, bool zero, uint8_t* codes) {
+  const __m256 vscale = _mm256_set1_ps(scale), bias = _mm256_set1_ps(128.0f);
+  const __m256 top = _mm256_set1_ps(255.0f), zero_v = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    __m256 r = zero ? zero_v
+                    : _mm256_add_ps(_mm256_round_ps(_mm256_div_ps(v, vscale),
+                                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+                                    bias);
+    r = _mm256_max_ps(_mm256_min_ps(r, top), zero_v);
+    r = _mm256_blendv_ps(r, bias, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    const __m256i q = _mm256_cvtps_epi32(r);
+    const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(codes + i), _mm_packus_epi16(w16, w16));
+  }
+  for (; i < n; ++i) codes[i] = kernel_detail::Lut8One(x[i], scale, zero);
+}
+
 }  // namespace
 
 const Kernels* Avx2Kernels() {
@@ -306,6 +325,7 @@ const Kernels* Avx2Kernels() {
       .qsgd_values = kernel_detail::QsgdValuesScalar,
       .clipped_max = kernel_detail::ClippedMaxAvx2,
       .terngrad_trits = kernel_detail::TernGradTritsAvx2,
+      .lut8_codes = Lut8Codes,
       .philox = kernel_detail::PhiloxBlocksAvx2,
   };
   return &k;

@@ -260,6 +260,27 @@ TERN_AVX512 void NibbleLut(const uint8_t* packed, size_t first, size_t n, const 
   ScalarKernels().nibble_lut(packed, first + j, n - j, lut, out + j);
 }
 
+TERN_AVX512 void Lut8Codes(const float* x, size_t n, float scale, bool zero, uint8_t* codes) {
+  const __m512 vscale = _mm512_set1_ps(scale), bias = _mm512_set1_ps(128.0f);
+  const __m512 top = _mm512_set1_ps(255.0f), zero_v = _mm512_setzero_ps();
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 k = TailMask(n - i);
+    const __m512 v = _mm512_maskz_loadu_ps(k, x + i);
+    __m512 r = zero ? zero_v
+                    : _mm512_add_ps(_mm512_roundscale_ps(_mm512_div_ps(v, vscale),
+                                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+                                    bias);
+    r = _mm512_max_ps(_mm512_min_ps(r, top), zero_v);
+    r = _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), bias);
+    const __m512i q = _mm512_cvtps_epi32(r);
+    if (k == 0xFFFF) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(codes + i), _mm512_cvtepi32_epi8(q));
+    } else {
+      _mm512_mask_cvtepi32_storeu_epi8(codes + i, k, q);
+    }
+  }
+}
+
 }  // namespace
 
 const Kernels* Avx512Kernels() {
@@ -279,6 +300,7 @@ const Kernels* Avx512Kernels() {
       .qsgd_values = kernel_detail::QsgdValuesAvx512,
       .clipped_max = kernel_detail::ClippedMaxAvx512,
       .terngrad_trits = kernel_detail::TernGradTritsAvx512,
+      .lut8_codes = Lut8Codes,
       .philox = kernel_detail::PhiloxBlocksAvx512,
   };
   return &k;

@@ -127,6 +127,10 @@ void NibbleLut(const uint8_t* packed, size_t first, size_t n, const float* lut, 
   }
 }
 
+void Lut8Codes(const float* x, size_t n, float scale, bool zero, uint8_t* codes) {
+  for (size_t i = 0; i < n; ++i) codes[i] = kernel_detail::Lut8One(x[i], scale, zero);
+}
+
 }  // namespace
 
 const Kernels& ScalarKernels() {
@@ -144,6 +148,7 @@ const Kernels& ScalarKernels() {
       .qsgd_values = kernel_detail::QsgdValuesScalar,
       .clipped_max = kernel_detail::ClippedMaxScalar,
       .terngrad_trits = kernel_detail::TernGradTritsScalar,
+      .lut8_codes = Lut8Codes,
       .philox = kernel_detail::PhiloxBlocksScalar,
   };
   return k;

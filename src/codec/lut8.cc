@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "codec/codec_util.h"
+#include "codec/kernels.h"
 #include "codec/stages.h"
 
 namespace tern::codec {
@@ -30,17 +31,13 @@ class Lut8Codec final : public Codec {
     const double sigma = n > 1 ? std::sqrt(sq / static_cast<double>(n - 1)) : std::sqrt(sq);
     const float scale = static_cast<float>(6.0 * sigma / 256.0);
     const bool zero = !(scale >= FLT_MIN) || std::isinf(scale);
+    BestKernels().lut8_codes(in.data(), n, scale, zero, codes);
+    // Bin means: double sums in index order per bin (docs/codec_spec.md).
     double sum[kBins] = {};
     uint64_t count[kBins] = {};
     for (size_t i = 0; i < n; ++i) {
-      float r = zero ? 0.0f : std::nearbyint(in[i] / scale) + 128.0f;
-      r = r < 255.0f ? r : 255.0f;  // NaN -> 255, then below
-      r = r > 0.0f ? r : 0.0f;
-      if (std::isnan(in[i])) r = 128.0f;
-      const uint8_t q = static_cast<uint8_t>(r);
-      codes[i] = q;
-      sum[q] += in[i];
-      ++count[q];
+      sum[codes[i]] += in[i];
+      ++count[codes[i]];
     }
     for (size_t b = 0; b < kBins; ++b) {
       float v = count[b] ? static_cast<float>(sum[b] / static_cast<double>(count[b])) : 0.0f;
