@@ -106,9 +106,12 @@ class TERN_EXPORT World {
   // and adopts an announced revision (same peers) if there is one.
   virtual Status UpdateTopology(std::chrono::milliseconds timeout) = 0;
 
-  // A collective saw `peer_id` fail (connection closed, or its deadline
-  // passed while waiting on it). A hint, not a verdict: the master confirms
-  // (heartbeats) before it drops a peer. Never blocks for long; thread-safe.
+  // A collective failed; `peer_id` is the peer it blames (connection
+  // closed, or its deadline passed while waiting on it), 0 if none (e.g. a
+  // corrupt frame). Communicators call it for every failure except kAborted.
+  // A hint, not a verdict: the master confirms (a ping) before it drops a
+  // peer; either way it announces a new revision so that every member's
+  // in-flight collective aborts. Never blocks for long; thread-safe.
   virtual void ReportPeerFailure(uint64_t peer_id, const Status& cause) = 0;
 
   // --- For the Communicator (library-internal types; users do not call) ---

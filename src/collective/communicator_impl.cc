@@ -242,10 +242,15 @@ void Communicator::Impl::Fail(const Status& status) {
       culprit >= 0 && culprit < v.size() ? v.peers[static_cast<size_t>(culprit)].peer_id : 0;
   if (connected_) engine_.AbortAll(status, culprit_id);
   CloseLinks();
-  if (culprit_id != 0 && (status.code() == StatusCode::kUnavailable ||
-                          status.code() == StatusCode::kDeadlineExceeded)) {
-    world_->ReportPeerFailure(culprit_id, status);
-  }
+  // Every failure but a revision change (kAborted: the master already
+  // announced one) goes to the master, so that ranks that completed this
+  // operation abort their next one instead of waiting for its deadline
+  // (docs/error_model.md, "One-sided failures"). A peer is blamed only for
+  // liveness failures; 0 blames nobody.
+  if (status.code() == StatusCode::kAborted) return;
+  const bool liveness = status.code() == StatusCode::kUnavailable ||
+                        status.code() == StatusCode::kDeadlineExceeded;
+  world_->ReportPeerFailure(liveness ? culprit_id : 0, status);
 }
 
 Status Communicator::Impl::Execute(OpContext& ctx, const std::function<Status()>& body) {
