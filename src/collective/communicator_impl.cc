@@ -108,7 +108,10 @@ Status Communicator::Impl::Submit(OpFn op, OpStats* stats_out) {
     if (stats_out != nullptr) *stats_out = s;
     lock.lock();
     busy_ = false;
-    cv_.notify_all();
+    // Only the worker waits for busy_ to clear, and only with work queued:
+    // an unconditional notify would wake it (a futex call and two context
+    // switches) after every synchronous operation.
+    if (!queue_.empty()) cv_.notify_all();
     return st;
   }
   auto t = std::make_shared<Task>();
