@@ -10,6 +10,7 @@
 #include "codec/bits.h"
 #include "codec/codec_util.h"
 #include "codec/index_coder.h"
+#include "codec/kernels.h"
 #include "codec/select.h"
 #include "codec/stages.h"
 
@@ -84,8 +85,10 @@ class ComPeftCodec final : public Codec {
   // Unbiased (n - 1) standard deviation about the mean (FixedSum order).
   static double StdDev(std::span<const float> x) {
     if (x.size() < 2) return 0.0;
-    const double mean = SumOf(x.data(), x.size()) / static_cast<double>(x.size());
-    return std::sqrt(SumOfCenteredSquares(x.data(), x.size(), mean) /
+    const Kernels& k = BestKernels();
+    const double mean =
+        k.fixed_sum(x.data(), x.size(), SumTerm::kValue, 0.0) / static_cast<double>(x.size());
+    return std::sqrt(k.fixed_sum(x.data(), x.size(), SumTerm::kCenteredSquare, mean) /
                      static_cast<double>(x.size() - 1));
   }
 

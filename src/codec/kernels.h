@@ -27,6 +27,9 @@ struct PhiloxKey {
 // Room a select_abs_ge caller leaves past `cap` in its output arrays.
 inline constexpr size_t kSelectSlack = 64;
 
+// The term a fixed_sum adds up.
+enum class SumTerm { kValue, kSquare, kCenteredSquare };
+
 struct Kernels {
   const char* name;
 
@@ -76,6 +79,10 @@ struct Kernels {
   // and fp4 (a 16-entry table per block).
   void (*nibble_lut)(const uint8_t* packed, size_t first, size_t n, const float* lut,
                      float* out);
+
+  // SumOf, SumOfSquares or SumOfCenteredSquares(x, n, mean) of
+  // codec_util.h, bit for bit (FixedSum's order).
+  double (*fixed_sum)(const float* x, size_t n, SumTerm term, double mean);
 
   // QSGD (docs/codec_spec.md, "qsgd"). block_norms: per block of `block`
   // values (the last may be shorter), f32(sqrt(sum x^2)) with the double sum
@@ -151,9 +158,13 @@ inline constexpr float kE3M0Values[8] = {0.0f,        0.015625f, 0.03125f, 0.062
 // 2^x as a float for x in [-127, 127] (exact).
 float Pow2(int x);
 
-// The QSGD entries of the tables (qsgd_kernels.cc).
+// The sums of the tables (sum_kernels.cc).
+double FixedSumScalar(const float* x, size_t n, SumTerm term, double mean);
+double FixedSumAvx2(const float* x, size_t n, SumTerm term, double mean);
 void BlockNormsScalar(const float* x, size_t n, size_t block, float* norms);
 void BlockNormsAvx2(const float* x, size_t n, size_t block, float* norms);
+
+// The QSGD entries of the tables (qsgd_kernels.cc).
 void QsgdCodesScalar(const float* x, size_t n, size_t first, size_t block, const uint8_t* norms,
                      int s, int width, const uint32_t* noise, uint8_t* out);
 void QsgdCodesAvx2(const float* x, size_t n, size_t first, size_t block, const uint8_t* norms,

@@ -295,6 +295,7 @@ const Kernels* Avx512Kernels() {
       .fp4_codes = Fp4Codes,
       .to_bf16 = ToBf16,
       .nibble_lut = NibbleLut,
+      .fixed_sum = kernel_detail::FixedSumAvx2,
       .block_norms = kernel_detail::BlockNormsAvx2,
       .qsgd_codes = kernel_detail::QsgdCodesAvx512,
       .qsgd_values = kernel_detail::QsgdValuesAvx512,

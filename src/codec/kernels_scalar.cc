@@ -143,6 +143,7 @@ const Kernels& ScalarKernels() {
       .fp4_codes = Fp4Codes,
       .to_bf16 = ToBf16,
       .nibble_lut = NibbleLut,
+      .fixed_sum = kernel_detail::FixedSumScalar,
       .block_norms = kernel_detail::BlockNormsScalar,
       .qsgd_codes = kernel_detail::QsgdCodesScalar,
       .qsgd_values = kernel_detail::QsgdValuesScalar,

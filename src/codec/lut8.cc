@@ -27,7 +27,7 @@ class Lut8Codec final : public Codec {
     const size_t n = in.size(), need = MaxEncodedSize(n);
     TERN_RETURN_IF_ERROR(CheckEncodeBuffer(out.size(), need));
     uint8_t* codes = out.data() + 4 * kBins;
-    const double sq = SumOfSquares(in.data(), n);
+    const double sq = BestKernels().fixed_sum(in.data(), n, SumTerm::kSquare, 0.0);
     const double sigma = n > 1 ? std::sqrt(sq / static_cast<double>(n - 1)) : std::sqrt(sq);
     const float scale = static_cast<float>(6.0 * sigma / 256.0);
     const bool zero = !(scale >= FLT_MIN) || std::isinf(scale);

@@ -198,59 +198,6 @@ TERN_AVX512 bool QsgdValuesAvx512(const uint8_t* bits, size_t n, size_t first, s
   return ValuesTail(p, i, n, first, block, norms, s, width, out) && bad == 0;
 }
 
-namespace {
-
-// The per-block double sums of squares, four blocks at a time (one chain of
-// four fp64 lanes each, as FixedSum), so the add latency overlaps.
-TERN_AVX2 inline __m256d SquaresOf4(const float* p, size_t r) {
-  __m128 v;
-  if (r >= 4) {
-    v = _mm_loadu_ps(p);
-  } else {  // zero lanes add +0.0, which leaves a sum of squares unchanged
-    alignas(16) float pad[4] = {};
-    std::memcpy(pad, p, 4 * r);
-    v = _mm_load_ps(pad);
-  }
-  const __m256d d = _mm256_cvtps_pd(v);
-  return _mm256_mul_pd(d, d);
-}
-
-TERN_AVX2 inline float NormOfLanes(__m256d acc) {
-  alignas(32) double a[4];
-  _mm256_store_pd(a, acc);
-  return static_cast<float>(std::sqrt((a[0] + a[1]) + (a[2] + a[3])));
-}
-
-}  // namespace
-
-void BlockNormsScalar(const float* x, size_t n, size_t block, float* norms) {
-  for (size_t s = 0, b = 0; s < n; s += block, ++b) {
-    const size_t len = n - s < block ? n - s : block;
-    norms[b] = static_cast<float>(std::sqrt(SumOfSquares(x + s, len)));
-  }
-}
-
-TERN_AVX2 void BlockNormsAvx2(const float* x, size_t n, size_t block, float* norms) {
-  const size_t nb = (n + block - 1) / block;
-  size_t b = 0;
-  for (; b + 4 <= nb && (b + 4) * block <= n; b += 4) {  // four whole blocks
-    const float* p = x + b * block;
-    __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
-    for (size_t j = 0; j < block; j += 4) {
-      const size_t r = block - j;
-      a0 = _mm256_add_pd(a0, SquaresOf4(p + j, r));
-      a1 = _mm256_add_pd(a1, SquaresOf4(p + block + j, r));
-      a2 = _mm256_add_pd(a2, SquaresOf4(p + 2 * block + j, r));
-      a3 = _mm256_add_pd(a3, SquaresOf4(p + 3 * block + j, r));
-    }
-    norms[b] = NormOfLanes(a0);
-    norms[b + 1] = NormOfLanes(a1);
-    norms[b + 2] = NormOfLanes(a2);
-    norms[b + 3] = NormOfLanes(a3);
-  }
-  BlockNormsScalar(x + b * block, n - b * block, block, norms + b);
-}
-
 void QsgdCodesScalar(const float* x, size_t n, size_t first, size_t block, const uint8_t* norms,
                      int s, int width, const uint32_t* noise, uint8_t* out) {
   CodesTail(x, 0, n, first, block, norms, s, width, noise, out);

@@ -83,9 +83,10 @@ class TernGradCodec final : public Codec {
   float ClipBound(std::span<const float> in) const {
     if (clip_ <= 0.0 || in.empty()) return INFINITY;
     const double n = static_cast<double>(in.size());
-    const double mean = SumOf(in.data(), in.size()) / n;
-    return static_cast<float>(clip_ *
-                              std::sqrt(SumOfCenteredSquares(in.data(), in.size(), mean) / n));
+    const Kernels& k = BestKernels();
+    const double mean = k.fixed_sum(in.data(), in.size(), SumTerm::kValue, 0.0) / n;
+    return static_cast<float>(
+        clip_ * std::sqrt(k.fixed_sum(in.data(), in.size(), SumTerm::kCenteredSquare, mean) / n));
   }
 
   double clip_;
