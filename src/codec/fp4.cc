@@ -22,10 +22,7 @@ class Fp4Codec final : public Codec {
         e3m0_(e3m0),
         block_(block),
         stochastic_(stochastic),
-        values_(e3m0 ? kernel_detail::kE3M0Values : kernel_detail::kE2M1Values) {
-    for (int c = 0; c < 7; ++c) inv_gap_[c] = 1.0f / (values_[c + 1] - values_[c]);
-    inv_gap_[7] = 0.0f;
-  }
+        values_(e3m0 ? kernel_detail::kE3M0Values : kernel_detail::kE2M1Values) {}
 
   size_t MaxEncodedSize(size_t n) const override { return CeilDiv(n, block_) + CeilDiv(n, 2); }
 
@@ -35,17 +32,20 @@ class Fp4Codec final : public Codec {
     TERN_RETURN_IF_ERROR(CheckEncodeBuffer(out.size(), need));
     uint8_t* scales = out.data();
     uint8_t* packed = out.data() + CeilDiv(n, block_);
+    // Tiles of whole blocks and an even count of values (whole code bytes),
+    // about one noise tile long.
+    const size_t tile = block_ * 2 * std::max<size_t>(1, kNoiseTile / (2 * block_));
     thread_local std::vector<uint8_t> tmp;
-    const size_t tile = block_ * 2 * std::max<size_t>(1, 16384 / (2 * block_));
+    thread_local std::vector<uint32_t> words;
     tmp.resize(std::min(tile, n));
+    if (stochastic_) words.resize(std::min(tile, n));
+    const NoiseWords noise = NoiseWords::PeerNoise(ctx, RngPurpose::kStochasticRounding);
     for (size_t s = 0; s < n; s += tile) {
       const size_t len = std::min(tile, n - s);
-      if (stochastic_) {
-        StochasticCodes(in.data() + s, len, ctx, s, scales + s / block_, tmp.data());
-      } else {
-        BestKernels().fp4_codes(in.data() + s, len, block_, e3m0_, scales + s / block_,
-                                tmp.data());
-      }
+      if (stochastic_) noise.Fill(ctx.offset + s, len, words.data());
+      BestKernels().fp4_codes(in.data() + s, len, block_, e3m0_,
+                              stochastic_ ? words.data() : nullptr, scales + s / block_,
+                              tmp.data());
       uint8_t* dst = packed + s / 2;
       for (size_t j = 0; j < len / 2; ++j) {
         dst[j] = static_cast<uint8_t>(tmp[2 * j] | (tmp[2 * j + 1] << 4));
@@ -89,36 +89,10 @@ class Fp4Codec final : public Codec {
     return t;
   }
 
-  // Rounds |x| / 2^X up or down to a neighbouring grid value with the
-  // probability that makes it unbiased (the top value saturates).
-  void StochasticCodes(const float* x, size_t n, const CodecContext& ctx, size_t first,
-                       uint8_t* scales, uint8_t* codes) const {
-    thread_local std::vector<uint32_t> words;
-    words.resize(n);
-    NoiseWords::PeerNoise(ctx, RngPurpose::kStochasticRounding)
-        .Fill(ctx.offset + first, n, words.data());
-    for (size_t s = 0, b = 0; s < n; s += block_, ++b) {
-      const size_t len = std::min(block_, n - s);
-      const int e = kernel_detail::Fp4Exponent(kernel_detail::MaxAbs(x + s, len), e3m0_);
-      scales[b] = static_cast<uint8_t>(e + 127);
-      const float inv = Pow2(-e);
-      for (size_t i = s; i < s + len; ++i) {
-        const float a = std::fabs(x[i]) * inv;
-        int lo = 0;  // the largest code whose value is <= a (0 for NaN)
-        for (int c = 1; c < 8; ++c) lo += a >= values_[c];
-        // Grid gaps are powers of two, so * (1 / gap) is the exact division.
-        const float p = (a - values_[lo]) * inv_gap_[lo];
-        const int code = lo + (lo < 7 && U01(words[i]) < p);
-        codes[i] = static_cast<uint8_t>(code | (std::signbit(x[i]) ? 8 : 0));
-      }
-    }
-  }
-
   bool e3m0_;
   size_t block_;
   bool stochastic_;
   const float* values_;
-  float inv_gap_[8];
 };
 
 }  // namespace

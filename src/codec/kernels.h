@@ -66,9 +66,10 @@ struct Kernels {
                           float* val, size_t cap);
 
   // FP4 codes (docs/codec_spec.md, "fp4") with one E8M0 scale byte per
-  // block; writes n codes (0..15, sign in bit 3), one per byte.
-  void (*fp4_codes)(const float* x, size_t n, size_t block, bool e3m0, uint8_t* scales,
-                    uint8_t* codes);
+  // block; writes n codes (0..15, sign in bit 3), one per byte. Rounds to
+  // nearest when noise is null, else stochastically with u(noise[i]).
+  void (*fp4_codes)(const float* x, size_t n, size_t block, bool e3m0, const uint32_t* noise,
+                    uint8_t* scales, uint8_t* codes);
 
   // bfloat16, round-half-to-even, NaN kept quiet: tern::FloatToBF16 on each
   // value, written little-endian to out (2n bytes, may be unaligned).
@@ -205,6 +206,21 @@ inline int8_t StochasticOne(float x, float inv, float fq, uint32_t noise) {
   v = v > -fq ? v : -fq;
   const float r = std::floor(v + U01(noise));
   return static_cast<int8_t>(r < fq ? r : fq);
+}
+// Reciprocals of the gaps between neighbouring grid values (powers of two,
+// so multiplying by them divides exactly); 0 past the top.
+inline constexpr float kE2M1InvGap[8] = {2.0f, 2.0f, 2.0f, 2.0f, 1.0f, 1.0f, 0.5f, 0.0f};
+inline constexpr float kE3M0InvGap[8] = {64.0f, 64.0f, 32.0f, 16.0f, 8.0f, 4.0f, 2.0f, 0.0f};
+// Stochastic rounding of |x| * inv between the grid neighbours lo <= a <
+// hi: up with probability (a - lo) / (hi - lo) (u < p); NaN gives code 0.
+inline uint8_t Fp4StochasticOne(float x, float inv, bool e3m0, uint32_t noise) {
+  const float* values = e3m0 ? kE3M0Values : kE2M1Values;
+  const float a = std::fabs(x) * inv;
+  int lo = 0;  // the largest code whose value is <= a
+  for (int c = 1; c < 8; ++c) lo += a >= values[c];
+  const float p = (a - values[lo]) * (e3m0 ? kE3M0InvGap : kE2M1InvGap)[lo];
+  const int code = lo + (lo < 7 && U01(noise) < p);
+  return static_cast<uint8_t>(code | (std::signbit(x) ? 8 : 0));
 }
 inline uint8_t Fp4One(float x, float inv, bool e3m0) {
   float a = std::fabs(x) * inv;  // NaN compares false everywhere: code 0

@@ -213,13 +213,18 @@ TERN_AVX2 size_t SelectAbsGe(const float* x, size_t n, uint32_t thr, uint32_t ba
   return rest > cap - c ? cap + 1 : c + rest;
 }
 
-TERN_AVX2 void Fp4Codes(const float* x, size_t n, size_t block, bool e3m0, uint8_t* scales,
-                        uint8_t* codes) {
+TERN_AVX2 void Fp4Codes(const float* x, size_t n, size_t block, bool e3m0,
+                        const uint32_t* noise, uint8_t* scales, uint8_t* codes) {
   static constexpr float kE2M1Mid[7] = {0.25f, 0.75f, 1.25f, 1.75f, 2.5f, 3.5f, 5.0f};
   static constexpr float kE3M0Mid[7] = {0.0078125f, 0.0234375f, 0.046875f, 0.09375f,
                                         0.1875f,    0.375f,     0.75f};
   const float* mid = e3m0 ? kE3M0Mid : kE2M1Mid;
-  const __m256i one = _mm256_set1_epi32(1);
+  const float* grid = e3m0 ? kernel_detail::kE3M0Values : kernel_detail::kE2M1Values;
+  const __m256 values = _mm256_loadu_ps(grid);
+  const __m256 inv_gap =
+      _mm256_loadu_ps(e3m0 ? kernel_detail::kE3M0InvGap : kernel_detail::kE2M1InvGap);
+  const __m256 ulp = _mm256_set1_ps(1.0f / 16777216.0f);
+  const __m256i one = _mm256_set1_epi32(1), seven = _mm256_set1_epi32(7);
   for (size_t s = 0, b = 0; s < n; s += block, ++b) {
     size_t len = n - s < block ? n - s : block;
     int e = Fp4Exponent(MaxAbs256(x + s, len), e3m0);
@@ -231,10 +236,26 @@ TERN_AVX2 void Fp4Codes(const float* x, size_t n, size_t block, bool e3m0, uint8
       __m256 v = _mm256_loadu_ps(x + s + i);
       __m256 a = _mm256_mul_ps(AbsPs(v), vinv);
       __m256i c = _mm256_setzero_si256();
-      for (int t = 0; t < 7; ++t) {
-        __m256 cmp = (t % 2 == 0) ? _mm256_cmp_ps(a, _mm256_set1_ps(mid[t]), _CMP_GT_OQ)
-                                  : _mm256_cmp_ps(a, _mm256_set1_ps(mid[t]), _CMP_GE_OQ);
-        c = _mm256_add_epi32(c, _mm256_and_si256(_mm256_castps_si256(cmp), one));
+      if (noise == nullptr) {
+        for (int t = 0; t < 7; ++t) {
+          __m256 cmp = (t % 2 == 0) ? _mm256_cmp_ps(a, _mm256_set1_ps(mid[t]), _CMP_GT_OQ)
+                                    : _mm256_cmp_ps(a, _mm256_set1_ps(mid[t]), _CMP_GE_OQ);
+          c = _mm256_add_epi32(c, _mm256_and_si256(_mm256_castps_si256(cmp), one));
+        }
+      } else {
+        for (int t = 1; t < 8; ++t) {
+          __m256 cmp = _mm256_cmp_ps(a, _mm256_set1_ps(grid[t]), _CMP_GE_OQ);
+          c = _mm256_add_epi32(c, _mm256_and_si256(_mm256_castps_si256(cmp), one));
+        }
+        const __m256 p = _mm256_mul_ps(_mm256_sub_ps(a, _mm256_permutevar8x32_ps(values, c)),
+                                       _mm256_permutevar8x32_ps(inv_gap, c));
+        const __m256 u = _mm256_mul_ps(
+            _mm256_cvtepi32_ps(_mm256_srli_epi32(
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(noise + s + i)), 8)),
+            ulp);
+        const __m256i up = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(u, p, _CMP_LT_OQ)),
+                                            _mm256_cmpgt_epi32(seven, c));
+        c = _mm256_sub_epi32(c, up);  // up is -1 where the code goes up
       }
       __m256i sign = _mm256_srli_epi32(_mm256_castps_si256(v), 31);
       c = _mm256_or_si256(c, _mm256_slli_epi32(sign, 3));
@@ -243,7 +264,10 @@ TERN_AVX2 void Fp4Codes(const float* x, size_t n, size_t block, bool e3m0, uint8
       __m128i bytes = _mm_packus_epi16(w, w);
       _mm_storel_epi64(reinterpret_cast<__m128i*>(codes + s + i), bytes);
     }
-    for (; i < len; ++i) codes[s + i] = Fp4One(x[s + i], inv, e3m0);
+    for (; i < len; ++i) {
+      codes[s + i] = noise ? kernel_detail::Fp4StochasticOne(x[s + i], inv, e3m0, noise[s + i])
+                           : Fp4One(x[s + i], inv, e3m0);
+    }
   }
 }
 

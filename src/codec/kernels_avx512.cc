@@ -182,32 +182,63 @@ TERN_AVX512 size_t SelectAbsGe(const float* x, size_t n, uint32_t thr, uint32_t 
   return c > cap ? cap + 1 : c;
 }
 
-TERN_AVX512 void Fp4Codes(const float* x, size_t n, size_t block, bool e3m0, uint8_t* scales,
-                          uint8_t* codes) {
+// Nearest: the code counts the midpoints below a; even codes c win ties
+// with c + 1, so the compare is '>' when c is even and '>=' when odd.
+TERN_AVX512 inline __m512i Fp4Nearest(__m512 a, const float* mid) {
+  const __m512i one = _mm512_set1_epi32(1);
+  __m512i c = _mm512_setzero_si512();
+  for (int t = 0; t < 7; t += 2) {
+    c = _mm512_mask_add_epi32(c, _mm512_cmp_ps_mask(a, _mm512_set1_ps(mid[t]), _CMP_GT_OQ), c, one);
+    if (t + 1 < 7) {
+      c = _mm512_mask_add_epi32(c, _mm512_cmp_ps_mask(a, _mm512_set1_ps(mid[t + 1]), _CMP_GE_OQ),
+                                c, one);
+    }
+  }
+  return c;
+}
+
+// Stochastic: lo = the grid values <= a, up with probability (a - lo) / gap.
+TERN_AVX512 inline __m512i Fp4Stochastic(__m512 a, __m512 values, __m512 inv_gap,
+                                         const float* grid, const uint32_t* noise) {
+  const __m512i one = _mm512_set1_epi32(1);
+  __m512i lo = _mm512_setzero_si512();
+  for (int c = 1; c < 8; ++c) {
+    lo = _mm512_mask_add_epi32(lo, _mm512_cmp_ps_mask(a, _mm512_set1_ps(grid[c]), _CMP_GE_OQ), lo,
+                               one);
+  }
+  const __m512 p = _mm512_mul_ps(_mm512_sub_ps(a, _mm512_permutexvar_ps(lo, values)),
+                                 _mm512_permutexvar_ps(lo, inv_gap));
+  const __m512 u = _mm512_mul_ps(
+      _mm512_cvtepi32_ps(_mm512_srli_epi32(_mm512_loadu_si512(noise), 8)),
+      _mm512_set1_ps(1.0f / 16777216.0f));
+  const __mmask16 up = _mm512_cmplt_epi32_mask(lo, _mm512_set1_epi32(7)) &
+                       _mm512_cmp_ps_mask(u, p, _CMP_LT_OQ);
+  return _mm512_mask_add_epi32(lo, up, lo, one);
+}
+
+TERN_AVX512 void Fp4Codes(const float* x, size_t n, size_t block, bool e3m0,
+                          const uint32_t* noise, uint8_t* scales, uint8_t* codes) {
   static constexpr float kE2M1Mid[7] = {0.25f, 0.75f, 1.25f, 1.75f, 2.5f, 3.5f, 5.0f};
   static constexpr float kE3M0Mid[7] = {0.0078125f, 0.0234375f, 0.046875f, 0.09375f,
                                         0.1875f,    0.375f,     0.75f};
   const float* mid = e3m0 ? kE3M0Mid : kE2M1Mid;
-  // Even codes c win ties with c + 1: compare '>' when c is even, '>=' when odd.
-  const __m512i one = _mm512_set1_epi32(1);
+  const float* grid = e3m0 ? kernel_detail::kE3M0Values : kernel_detail::kE2M1Values;
+  const float* gaps = e3m0 ? kernel_detail::kE3M0InvGap : kernel_detail::kE2M1InvGap;
+  const __m512 values = _mm512_castps256_ps512(_mm256_loadu_ps(grid));
+  const __m512 inv_gap = _mm512_castps256_ps512(_mm256_loadu_ps(gaps));
   for (size_t s = 0, b = 0; s < n; s += block, ++b) {
     size_t len = n - s < block ? n - s : block;
     int e = Fp4Exponent(MaxAbs512(x + s, len), e3m0);
     scales[b] = static_cast<uint8_t>(e + 127);
     const __m512 vinv = _mm512_set1_ps(Pow2(-e));
-    for (size_t i = 0; i < len; i += 16) {
+    size_t i = 0;
+    for (; i < len; i += 16) {
+      if (noise != nullptr && len - i < 16) break;  // the noise words end with the values
       __mmask16 k = TailMask(len - i);
       __m512 v = _mm512_maskz_loadu_ps(k, x + s + i);
       __m512 a = _mm512_mul_ps(AbsPs(v), vinv);
-      __m512i c = _mm512_setzero_si512();
-      for (int t = 0; t < 7; t += 2) {
-        c = _mm512_mask_add_epi32(c, _mm512_cmp_ps_mask(a, _mm512_set1_ps(mid[t]), _CMP_GT_OQ),
-                                  c, one);
-        if (t + 1 < 7) {
-          c = _mm512_mask_add_epi32(
-              c, _mm512_cmp_ps_mask(a, _mm512_set1_ps(mid[t + 1]), _CMP_GE_OQ), c, one);
-        }
-      }
+      __m512i c = noise ? Fp4Stochastic(a, values, inv_gap, grid, noise + s + i)
+                        : Fp4Nearest(a, mid);
       __m512i sign = _mm512_srli_epi32(
           _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(INT32_MIN)), 28);
       c = _mm512_or_si512(c, sign);
@@ -216,6 +247,10 @@ TERN_AVX512 void Fp4Codes(const float* x, size_t n, size_t block, bool e3m0, uin
       } else {
         _mm512_mask_cvtepi32_storeu_epi8(codes + s + i, k, c);
       }
+    }
+    const float inv = Pow2(-e);
+    for (; i < len; ++i) {
+      codes[s + i] = kernel_detail::Fp4StochasticOne(x[s + i], inv, e3m0, noise[s + i]);
     }
   }
 }

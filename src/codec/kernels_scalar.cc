@@ -102,14 +102,17 @@ size_t SelectAbsGe(const float* x, size_t n, uint32_t thr, uint32_t base, uint32
   return c;
 }
 
-void Fp4Codes(const float* x, size_t n, size_t block, bool e3m0, uint8_t* scales,
-              uint8_t* codes) {
+void Fp4Codes(const float* x, size_t n, size_t block, bool e3m0, const uint32_t* noise,
+              uint8_t* scales, uint8_t* codes) {
   for (size_t s = 0, b = 0; s < n; s += block, ++b) {
     size_t len = n - s < block ? n - s : block;
     int e = Fp4Exponent(MaxAbs(x + s, len), e3m0);
     scales[b] = static_cast<uint8_t>(e + 127);
     const float inv = Pow2(-e);
-    for (size_t i = s; i < s + len; ++i) codes[i] = Fp4One(x[i], inv, e3m0);
+    for (size_t i = s; i < s + len; ++i) {
+      codes[i] = noise ? kernel_detail::Fp4StochasticOne(x[i], inv, e3m0, noise[i])
+                       : Fp4One(x[i], inv, e3m0);
+    }
   }
 }
 

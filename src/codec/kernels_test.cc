@@ -166,10 +166,18 @@ TEST(KernelsTest, Fp4CodesMatchScalar) {
           std::vector<float> x = Hard(n, n * 3 + block);
           size_t nb = CeilDiv(n, block);
           std::vector<uint8_t> s1(nb), s2(nb), c1(n), c2(n);
-          ref.fp4_codes(x.data(), n, block, e3m0, s1.data(), c1.data());
-          k->fp4_codes(x.data(), n, block, e3m0, s2.data(), c2.data());
-          ASSERT_EQ(s1, s2) << k->name << " n=" << n;
-          ASSERT_EQ(c1, c2) << k->name << " n=" << n << " block=" << block << " e3m0=" << e3m0;
+          std::vector<uint32_t> noise(n);
+          RngStream rng(n + block, RngPurpose::kTest, 4, 0);
+          for (auto& w : noise) w = rng.NextU32();
+          for (size_t i = 0; i < n; i += 7) noise[i] = i % 2 ? 0xFFFFFFFFu : 0u;  // extremes
+          const uint32_t* none = nullptr;
+          for (const uint32_t* nz : {none, static_cast<const uint32_t*>(noise.data())}) {
+            ref.fp4_codes(x.data(), n, block, e3m0, nz, s1.data(), c1.data());
+            k->fp4_codes(x.data(), n, block, e3m0, nz, s2.data(), c2.data());
+            ASSERT_EQ(s1, s2) << k->name << " n=" << n;
+            ASSERT_EQ(c1, c2) << k->name << " n=" << n << " block=" << block << " e3m0=" << e3m0
+                              << " stochastic=" << (nz != nullptr);
+          }
         }
       }
     }
