@@ -36,6 +36,7 @@ Result<Metadata> DecodeMetadata(std::string_view bytes) {
   Result<uint64_t> step = r.U64();
   Result<uint32_t> count = r.U32();
   if (!strategy.ok() || !hash.ok() || !step.ok() || !count.ok()) return bad("truncated header");
+  if (*step >= kMaxStep) return bad("step out of range");
   if (*count > kMaxMembers) return bad("too many members");
   if (r.remaining() != uint64_t{*count} * 8) return bad("member list length mismatch");
   m.strategy = *strategy;

@@ -21,6 +21,10 @@
 namespace tern::algo {
 
 inline constexpr uint32_t kMaxMembers = 1u << 20;
+// Steps at or above this are refused: a run never gets near it, and the
+// strategies compute step + 1 and outer-step counts from it, which must not
+// wrap (a wrapped count of 0 would reach outer Adam's t >= 1 check).
+inline constexpr uint64_t kMaxStep = uint64_t{1} << 62;
 
 struct Metadata {
   uint8_t strategy = 0;      // index in StrategyConfig
@@ -30,8 +34,8 @@ struct Metadata {
 };
 
 std::string EncodeMetadata(const Metadata& m);
-// kDataLoss: wrong magic or version, truncated, trailing bytes, too many
-// members, members not strictly ascending.
+// kDataLoss: wrong magic or version, truncated, trailing bytes, a step >=
+// kMaxStep, too many members, members not strictly ascending.
 Result<Metadata> DecodeMetadata(std::string_view bytes);
 
 }  // namespace tern::algo

@@ -35,5 +35,18 @@ TEST(MetadataTest, UnsortedMembersAreDataLoss) {
   EXPECT_EQ(DecodeMetadata(bytes).status().code(), StatusCode::kDataLoss);
 }
 
+TEST(MetadataTest, StepThatWouldWrapIsDataLoss) {
+  // step + 1 must not wrap to 0 (a zero outer-step count reaches outer
+  // Adam's TERN_CHECK_GE(t, 1)): peer input never reaches a CHECK.
+  for (uint64_t step : {~uint64_t{0}, kMaxStep}) {
+    EXPECT_EQ(DecodeMetadata(EncodeMetadata({.step = step})).status().code(),
+              StatusCode::kDataLoss)
+        << step;
+  }
+  Result<Metadata> ok = DecodeMetadata(EncodeMetadata({.step = kMaxStep - 1}));
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->step, kMaxStep - 1);
+}
+
 }  // namespace
 }  // namespace tern::algo
