@@ -43,6 +43,31 @@ TEST(OuterOptimizerTest, AdamFirstStepMovesByLr) {
   EXPECT_NEAR(p[1], 1.1f, 1e-6);
 }
 
+// Past t = 1 the bias corrections no longer cancel. By hand (lr 0.1,
+// betas 0.9 / 0.999), gradients 3, 1, -2:
+//   t=1: m = 0.3,   v = 0.009,      m^ = 3,      v^ = 9,       p = 1 - 0.1 * 3 / 3 = 0.9
+//   t=2: m = 0.37,  v = 0.009991,   m^ = 0.37 / 0.19 = 1.947368, v^ = 0.009991 / 0.001999
+//        = 4.997999, p = 0.9 - 0.1 * 1.947368 / 2.235621 = 0.8128936
+//   t=3: m = 0.133, v = 0.013981009, m^ = 0.133 / 0.271 = 0.490775,
+//        v^ = 0.013981009 / 0.002997001 = 4.665000, p = 0.8128936 - 0.1 * 0.490775 / 2.159861
+//        = 0.7901711
+TEST(OuterOptimizerTest, AdamBiasCorrectionAtLaterSteps) {
+  OuterOptimizerOptions o{.rule = OuterRule::kAdam, .lr = 0.1f};
+  std::vector<float> p = {1.0f}, m = {0}, v = {0};
+  OuterStep(o, 1, std::vector<float>{3.0f}, p, m, v);
+  EXPECT_NEAR(p[0], 0.9f, 1e-6);
+  OuterStep(o, 2, std::vector<float>{1.0f}, p, m, v);
+  EXPECT_NEAR(m[0], 0.37f, 1e-6);
+  EXPECT_NEAR(v[0], 0.009991f, 5e-7);  // fp32: 1 - 0.999f is 0.00100005
+  EXPECT_NEAR(p[0], 0.8128936f, 1e-6);
+  OuterStep(o, 3, std::vector<float>{-2.0f}, p, m, v);
+  EXPECT_NEAR(m[0], 0.133f, 1e-6);
+  EXPECT_NEAR(v[0], 0.013981009f, 5e-7);
+  EXPECT_NEAR(p[0], 0.7901711f, 1e-6);
+  // Without bias correction (t treated as large) step 3 would move by
+  // 0.1 * 0.133 / sqrt(0.013981) = 0.1125, not 0.0227: the count matters.
+}
+
 TEST(OuterOptimizerTest, LerpEndpointsAreExact) {
   std::vector<float> global = {-11.0f, 0.1f}, local = {-5.0f, 0.3f};
   std::vector<float> a = local;
