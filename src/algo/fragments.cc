@@ -73,7 +73,11 @@ Result<std::vector<Fragment>> MakeFragments(const std::vector<Range>& layers, in
 }
 
 Result<int> AutoFragments(size_t layers, int h, int tau) {
-  int f = static_cast<int>(std::max<size_t>(1, layers / 3));
+  // Three layers per fragment (the paper's Fig. 6), but at least two
+  // fragments when the model has two layers or more: a small model with one
+  // fragment would be DiLoCo with a delay, not streaming.
+  const size_t target = std::max(layers / 3, std::min<size_t>(2, layers));
+  int f = static_cast<int>(std::max<size_t>(1, target));
   for (; f >= 1; --f) {
     if (h % f == 0 && tau < h / f) return f;
   }

@@ -50,8 +50,9 @@ std::vector<Range> Layers(const std::vector<ParamSlice>& layout);
 Result<std::vector<Fragment>> MakeFragments(const std::vector<Range>& layers, int fragments,
                                             FragmentLayout layout);
 
-// The automatic fragment count: layers / 3 (at least 1), lowered until it
-// divides h and tau < h / F. kInvalidArgument if even F = 1 fails (tau >= h).
+// The automatic fragment count: layers / 3, but at least 2 for a model of
+// two layers or more (at least 1), lowered until it divides h and
+// tau < h / F. kInvalidArgument if even F = 1 fails (tau >= h).
 Result<int> AutoFragments(size_t layers, int h, int tau);
 
 // flat[ranges] -> packed (packed.size() == f.numel).

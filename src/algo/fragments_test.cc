@@ -66,7 +66,15 @@ TEST(FragmentsTest, LayoutWithGapIsInvalid) {
 
 TEST(FragmentsTest, AutoFragmentsDividesHAndRespectsTau) {
   EXPECT_EQ(*AutoFragments(24, 100, 1), 5);   // 8, 7, 6 do not divide 100
-  EXPECT_EQ(*AutoFragments(2, 100, 1), 1);
+  // Small models still stream: at least two fragments from two layers on
+  // (the CNN of `tern train` has three layers: conv1, conv2, fc).
+  EXPECT_EQ(*AutoFragments(1, 100, 1), 1);
+  EXPECT_EQ(*AutoFragments(2, 100, 1), 2);
+  EXPECT_EQ(*AutoFragments(3, 100, 1), 2);
+  EXPECT_EQ(*AutoFragments(5, 100, 1), 2);
+  EXPECT_EQ(*AutoFragments(6, 100, 1), 2);
+  EXPECT_EQ(*AutoFragments(3, 99, 1), 1);    // 2 does not divide 99
+  EXPECT_EQ(*AutoFragments(3, 100, 50), 1);  // tau 50 is not < 100 / 2
   EXPECT_EQ(*AutoFragments(12, 8, 1), 4);     // tau 1 < 8 / 4
   EXPECT_EQ(*AutoFragments(12, 8, 2), 2);     // tau 2 is not < 8 / 4
   EXPECT_EQ(AutoFragments(3, 4, 4).status().code(), StatusCode::kInvalidArgument);
