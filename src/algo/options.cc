@@ -209,6 +209,11 @@ Status Check(const StreamingDiLoCoOptions& o) {
   TERN_RETURN_IF_ERROR(CheckH(o.sync_every));
   if (o.fragments < 0) return InvalidArgumentError("fragments must be >= 0 (0: automatic)");
   if (o.sync_delay < 0) return InvalidArgumentError("tau must be >= 0");
+  if (o.fragments == 0 && o.sync_delay >= o.sync_every) {
+    // Automatic fragments: even F = 1 needs tau < h (checked here, not when
+    // the strategy attaches to a model).
+    return InvalidArgumentError("tau must be < h (and < h / fragments)");
+  }
   if (o.fragments > 0) {
     if (o.sync_every % o.fragments != 0) {
       return InvalidArgumentError("fragments must divide h (torchft's check)");

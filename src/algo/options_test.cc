@@ -54,6 +54,13 @@ TEST(StrategyOptionsTest, EnforcesTorchftFragmentChecks) {
   EXPECT_EQ(bad_tau.status().code(), StatusCode::kInvalidArgument);
   auto ok = ParseStrategyConfig("streaming-diloco", {{"h", "6"}, {"fragments", "2"}, {"tau", "2"}});
   EXPECT_TRUE(ok.ok());
+  // Automatic fragments (0): tau >= h fails whatever F the model allows, so
+  // it is refused here, before any worker loads data.
+  auto auto_tau = ParseStrategyConfig("streaming-diloco", {{"h", "100"}, {"tau", "200"}});
+  EXPECT_EQ(auto_tau.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseStrategyConfig("streaming-diloco", {{"h", "100"}, {"tau", "100"}}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ParseStrategyConfig("streaming-diloco", {{"h", "100"}, {"tau", "99"}}).ok());
   auto alpha = ParseStrategyConfig("streaming-diloco", {{"alpha", "1.5"}});
   EXPECT_EQ(alpha.status().code(), StatusCode::kInvalidArgument);
 }
