@@ -7,53 +7,21 @@
 // Payload: u32 count, u8 clusters c, c fp32 centroids, c u8 code lengths,
 // then the bit stream (position, id, position, id, ...).
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "codec/bits.h"
 #include "codec/codec_util.h"
 #include "codec/huffman.h"
 #include "codec/index_coder.h"
+#include "codec/kmeans.h"
 #include "codec/select.h"
 #include "codec/stages.h"
 
 namespace tern::codec {
 namespace {
 
-int Nearest(float v, const float* c, int nc) {
-  int best = 0;
-  float bd = std::fabs(v - c[0]);
-  for (int j = 1; j < nc; ++j) {
-    float d = std::fabs(v - c[j]);
-    if (d < bd) bd = d, best = j;
-  }
-  return best;
-}
-
-// Lloyd's k-means in one dimension; fills centroids[0..nc) and ids.
-void KMeans(std::span<const float> v, int nc, int iters, float* centroids,
-            std::vector<uint8_t>* ids) {
-  float lo = v.empty() ? 0.0f : v[0], hi = lo;
-  for (float x : v) lo = std::min(lo, x), hi = std::max(hi, x);
-  for (int j = 0; j < nc; ++j) {
-    centroids[j] = nc == 1 ? lo
-                           : static_cast<float>(lo + (static_cast<double>(hi) - lo) * j / (nc - 1));
-  }
-  ids->resize(v.size());
-  for (int it = 0; it <= iters; ++it) {
-    double sum[kMaxHuffmanSymbols] = {};
-    uint64_t cnt[kMaxHuffmanSymbols] = {};
-    for (size_t i = 0; i < v.size(); ++i) {
-      int id = Nearest(v[i], centroids, nc);
-      (*ids)[i] = static_cast<uint8_t>(id);
-      sum[id] += v[i];
-      ++cnt[id];
-    }
-    if (it == iters) break;  // the last pass only assigns
-    for (int j = 0; j < nc; ++j) {
-      if (cnt[j]) centroids[j] = static_cast<float>(sum[j] / static_cast<double>(cnt[j]));
-    }
-  }
-}
+static_assert(kMaxClusters == kMaxHuffmanSymbols, "one Huffman symbol per cluster");
 
 class FedZipCodec final : public Codec {
  public:
@@ -79,11 +47,10 @@ class FedZipCodec final : public Codec {
     thread_local std::vector<uint8_t> ids;
     SelectTopK(in, KeepCount(density_, n), &sel);
     float centroids[kMaxHuffmanSymbols];
-    KMeans(std::span<const float>(sel.val.data(), sel.val.size()), clusters_, iters_, centroids, &ids);
-    uint64_t counts[kMaxHuffmanSymbols] = {};
-    for (uint8_t id : ids) ++counts[id];
+    KMeans1D(std::span<const float>(sel.val.data(), sel.val.size()), clusters_, iters_, centroids, &ids);
+    const std::array<uint64_t, kMaxClusters> counts = Histogram(ids.data(), ids.size());
     uint8_t len[kMaxHuffmanSymbols];
-    HuffmanLengths(counts, clusters_, len);
+    HuffmanLengths(counts.data(), clusters_, len);
     HuffmanCode code;
     code.Init(len, clusters_);  // valid by construction (or unused when count is 0)
     const size_t count = sel.pos.size();

@@ -58,6 +58,11 @@ bool HuffmanCode::Init(const uint8_t* len, int nsym) {
     }
     code = static_cast<uint16_t>(code << 1);
   }
+  for (int s = 0; s < nsym; ++s) {
+    uint16_t r = 0;
+    for (int b = 0; b < len_[s]; ++b) r = static_cast<uint16_t>(r | ((code_[s] >> b & 1) << (len_[s] - 1 - b)));
+    reversed_[s] = r;
+  }
   return true;
 }
 

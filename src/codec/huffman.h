@@ -1,6 +1,7 @@
 // Canonical Huffman codes for small alphabets (at most 16 symbols), used for
 // FedZip's cluster ids. Codes are written MSB first into the LSB-first bit
-// stream, one bit at a time, so the decoder walks the canonical table.
+// stream (its first bit is the code's top bit), so the decoder walks the
+// canonical table one bit at a time.
 // Thread-compatible.
 #ifndef TERN_CODEC_HUFFMAN_H_
 #define TERN_CODEC_HUFFMAN_H_
@@ -23,9 +24,7 @@ class HuffmanCode {
   // False if a length exceeds kMaxHuffmanLength or the lengths break the
   // Kraft inequality (so a hostile table cannot make the decoder misbehave).
   bool Init(const uint8_t* len, int nsym);
-  void Put(int sym, BitWriter* w) const {
-    for (int b = len_[sym] - 1; b >= 0; --b) w->Put((code_[sym] >> b) & 1, 1);
-  }
+  void Put(int sym, BitWriter* w) const { w->Put(reversed_[sym], len_[sym]); }
   // False on a truncated stream or a code no symbol has.
   bool Get(BitReader* r, int* sym) const;
 
@@ -33,6 +32,7 @@ class HuffmanCode {
   int nsym_ = 0;
   uint8_t len_[kMaxHuffmanSymbols] = {};
   uint16_t code_[kMaxHuffmanSymbols] = {};
+  uint16_t reversed_[kMaxHuffmanSymbols] = {};  // code_ bit-reversed: MSB first in one Put
   uint16_t first_[kMaxHuffmanLength + 2] = {};   // first code of each length
   uint16_t count_[kMaxHuffmanLength + 2] = {};   // codes of each length
   uint16_t offset_[kMaxHuffmanLength + 2] = {};  // index in sorted_ of the first

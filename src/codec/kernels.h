@@ -115,6 +115,10 @@ struct Kernels {
   // 255), or 0 when `zero`; NaN gives 128 either way.
   void (*lut8_codes)(const float* x, size_t n, float scale, bool zero, uint8_t* codes);
 
+  // FedZip's k-means assignment: ids[i] = the j < nc minimising |v[i] - c[j]|
+  // (fp32), ties and NaN distances to the lower index (strict '<').
+  void (*nearest_centroid)(const float* v, size_t n, const float* c, int nc, uint8_t* ids);
+
   // Philox4x32-10 blocks first .. first + blocks - 1 of the stream `key`
   // (counter = low and high word of the block number, a_lo, b_lo), their 4
   // words each in stream order: 4 * blocks words.
@@ -232,6 +236,15 @@ inline uint8_t Lut8One(float x, float scale, bool zero) {
   r = r < 255.0f ? r : 255.0f;  // NaN -> 255, as MINPS(r, 255)
   r = r > 0.0f ? r : 0.0f;
   return std::isnan(x) ? 128 : static_cast<uint8_t>(r);
+}
+inline uint8_t NearestOne(float v, const float* c, int nc) {
+  int best = 0;
+  float bd = std::fabs(v - c[0]);
+  for (int j = 1; j < nc; ++j) {
+    const float d = std::fabs(v - c[j]);
+    if (d < bd) bd = d, best = j;
+  }
+  return static_cast<uint8_t>(best);
 }
 inline float MaxAbs(const float* x, size_t n) {
   float m = 0.0f;

@@ -330,6 +330,24 @@ TERN_AVX2 void Lut8Codes(const float* x, size_t n, float scale, bool zero, uint8
   for (; i < n; ++i) codes[i] = kernel_detail::Lut8One(x[i], scale, zero);
 }
 
+TERN_AVX2 void NearestCentroid(const float* v, size_t n, const float* c, int nc, uint8_t* ids) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(v + i);
+    __m256 bd = AbsPs(_mm256_sub_ps(x, _mm256_set1_ps(c[0])));
+    __m256i best = _mm256_setzero_si256();
+    for (int j = 1; j < nc; ++j) {
+      const __m256 d = AbsPs(_mm256_sub_ps(x, _mm256_set1_ps(c[j])));
+      const __m256 closer = _mm256_cmp_ps(d, bd, _CMP_LT_OQ);
+      bd = _mm256_blendv_ps(bd, d, closer);
+      best = _mm256_blendv_epi8(best, _mm256_set1_epi32(j), _mm256_castps_si256(closer));
+    }
+    const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(best), _mm256_extracti128_si256(best, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(ids + i), _mm_packus_epi16(w16, w16));
+  }
+  for (; i < n; ++i) ids[i] = kernel_detail::NearestOne(v[i], c, nc);
+}
+
 }  // namespace
 
 const Kernels* Avx2Kernels() {
@@ -351,6 +369,7 @@ const Kernels* Avx2Kernels() {
       .clipped_max = kernel_detail::ClippedMaxAvx2,
       .terngrad_trits = kernel_detail::TernGradTritsAvx2,
       .lut8_codes = Lut8Codes,
+      .nearest_centroid = NearestCentroid,
       .philox = kernel_detail::PhiloxBlocksAvx2,
   };
   return &k;

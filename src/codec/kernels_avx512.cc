@@ -316,6 +316,27 @@ TERN_AVX512 void Lut8Codes(const float* x, size_t n, float scale, bool zero, uin
   }
 }
 
+TERN_AVX512 void NearestCentroid(const float* v, size_t n, const float* c, int nc,
+                                 uint8_t* ids) {
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 k = TailMask(n - i);
+    const __m512 x = _mm512_maskz_loadu_ps(k, v + i);
+    __m512 bd = AbsPs(_mm512_sub_ps(x, _mm512_set1_ps(c[0])));
+    __m512i best = _mm512_setzero_si512();
+    for (int j = 1; j < nc; ++j) {
+      const __m512 d = AbsPs(_mm512_sub_ps(x, _mm512_set1_ps(c[j])));
+      const __mmask16 closer = _mm512_cmp_ps_mask(d, bd, _CMP_LT_OQ);
+      bd = _mm512_mask_mov_ps(bd, closer, d);
+      best = _mm512_mask_mov_epi32(best, closer, _mm512_set1_epi32(j));
+    }
+    if (k == 0xFFFF) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(ids + i), _mm512_cvtepi32_epi8(best));
+    } else {
+      _mm512_mask_cvtepi32_storeu_epi8(ids + i, k, best);
+    }
+  }
+}
+
 }  // namespace
 
 const Kernels* Avx512Kernels() {
@@ -337,6 +358,7 @@ const Kernels* Avx512Kernels() {
       .clipped_max = kernel_detail::ClippedMaxAvx512,
       .terngrad_trits = kernel_detail::TernGradTritsAvx512,
       .lut8_codes = Lut8Codes,
+      .nearest_centroid = NearestCentroid,
       .philox = kernel_detail::PhiloxBlocksAvx512,
   };
   return &k;

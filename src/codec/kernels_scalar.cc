@@ -134,6 +134,10 @@ void Lut8Codes(const float* x, size_t n, float scale, bool zero, uint8_t* codes)
   for (size_t i = 0; i < n; ++i) codes[i] = kernel_detail::Lut8One(x[i], scale, zero);
 }
 
+void NearestCentroid(const float* v, size_t n, const float* c, int nc, uint8_t* ids) {
+  for (size_t i = 0; i < n; ++i) ids[i] = kernel_detail::NearestOne(v[i], c, nc);
+}
+
 }  // namespace
 
 const Kernels& ScalarKernels() {
@@ -153,6 +157,7 @@ const Kernels& ScalarKernels() {
       .clipped_max = kernel_detail::ClippedMaxScalar,
       .terngrad_trits = kernel_detail::TernGradTritsScalar,
       .lut8_codes = Lut8Codes,
+      .nearest_centroid = NearestCentroid,
       .philox = kernel_detail::PhiloxBlocksScalar,
   };
   return k;
