@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cmd_codec_io.h"
+#include "codec/npy.h"
 #include "command.h"
 #include "tern/codec.h"
 #include "tern/codec_blob.h"
@@ -64,7 +65,7 @@ int RunDecode(const DecodeOptions& o) {
   std::string out;
   if (npy) {
     DType dt = d->header.dtype == DType::kF16 ? DType::kF16 : DType::kF32;  // numpy has no bf16
-    out = EncodeNpy(d->values, d->header.shape, dt);
+    out = codec::EncodeNpy(d->values, d->header.shape, dt);
   } else {
     out.assign(reinterpret_cast<const char*>(d->values.data()), 4 * d->values.size());
   }

@@ -1,5 +1,5 @@
 // Tensor files for `tern codec`: raw little-endian fp32 and NumPy .npy
-// (fp32 '<f4' or fp16 '<f2', C order). Inputs are untrusted: sizes are
+// (fp32 '<f4' or fp16 '<f2', C order; the parser is codec/npy.h). Inputs are untrusted: sizes are
 // checked before allocating, and bad files give kInvalidArgument/kDataLoss.
 #ifndef TERN_TOOLS_TERN_CMD_CODEC_IO_H_
 #define TERN_TOOLS_TERN_CMD_CODEC_IO_H_
@@ -25,11 +25,9 @@ struct TensorFile {
 Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes);
 Status WriteFile(const std::string& path, std::string_view bytes);
 
-// `.npy` by extension or by its magic; otherwise raw fp32 (size % 4 == 0).
+// `.npy` by extension or by its magic (parsed by codec/npy.h); otherwise raw
+// fp32 (size % 4 == 0).
 Result<TensorFile> ReadTensorFile(const std::string& path, uint64_t max_bytes);
-// NumPy v1.0 file with dtype '<f4' (or '<f2' when dtype is kF16).
-std::string EncodeNpy(const std::vector<float>& values, const Shape& shape, DType dtype);
-Result<TensorFile> ParseNpy(std::string_view bytes);
 
 }  // namespace tern::cli
 
