@@ -9,12 +9,16 @@
 #include "net/blocking.h"
 #include "net/socket.h"
 #include "util/bytes.h"
+#include "util/crc32c.h"
 
 namespace tern::collective {
 namespace {
 
 constexpr size_t kPrefix = wire::kFrameHeaderSize + wire::kDataHeaderSize;
 constexpr int kMaxIov = 16;
+// A write gathers frames whose checksum is still to compute only up to
+// this many bytes, so they are still in cache when the kernel copies them.
+constexpr size_t kLazyCrcGatherBytes = 512 << 10;
 // How often a busy Run still checks the deadline and the world's revision.
 // (Control streams are read only when no data moves: see Wait.)
 constexpr int64_t kCheckEveryNs = 5'000'000;
@@ -71,19 +75,32 @@ void Engine::Expect(int peer, int stream, int frames) {
   pending_frames_ += frames;
 }
 
+void Engine::EncodePrefix(uint8_t phase, uint16_t step, uint32_t chunk, size_t bytes,
+                          uint8_t* prefix) const {
+  wire::EncodeDataHeader({seq_, signature_, phase, step, chunk}, prefix + wire::kFrameHeaderSize);
+  wire::EncodeFrameHeaderPrefix(static_cast<uint16_t>(wire::FrameType::kData), checksums_,
+                                static_cast<uint32_t>(bytes + wire::kDataHeaderSize), prefix);
+}
+
+std::optional<uint32_t> Engine::CrcSeed(uint8_t phase, uint16_t step, uint32_t chunk,
+                                        size_t bytes) const {
+  if (!checksums_) return std::nullopt;
+  uint8_t prefix[kPrefix];
+  EncodePrefix(phase, step, chunk, bytes, prefix);
+  return wire::FrameCrcSeed(prefix, Span(prefix + wire::kFrameHeaderSize, wire::kDataHeaderSize));
+}
+
 void Engine::Send(int peer, int stream, uint8_t phase, uint16_t step, uint32_t chunk,
-                  const void* data, size_t bytes, bool notify) {
+                  const void* data, size_t bytes, bool notify, std::optional<uint32_t> crc) {
   Stream& s = At(peer, stream);
   SendItem& item = s.sends.emplace_back();
-  wire::EncodeDataHeader({seq_, signature_, phase, step, chunk},
-                         item.prefix + wire::kFrameHeaderSize);
+  EncodePrefix(phase, step, chunk, bytes, item.prefix);
   item.data = static_cast<const uint8_t*>(data);
   item.bytes = bytes;
   item.done = 0;
   item.notify = notify;
-  wire::EncodeFrameHeader(static_cast<uint16_t>(wire::FrameType::kData), checksums_,
-                          Span(item.prefix + wire::kFrameHeaderSize, wire::kDataHeaderSize),
-                          Span(item.data, bytes), item.prefix);
+  item.crc_pending = checksums_ && !crc.has_value();
+  if (checksums_ && crc.has_value()) wire::SetFrameCrc(item.prefix, *crc);
   ++pending_sends_;
 }
 
@@ -100,11 +117,20 @@ Result<bool> Engine::PumpSend(Stream& s, Handler& h) {
   while (s.send_head < s.sends.size() && s.can_write) {
     iovec iov[kMaxIov];
     int n = 0;
+    size_t gathered = 0;
     for (size_t i = s.send_head; i < s.sends.size() && n + 2 <= kMaxIov; ++i) {
-      const SendItem& it = s.sends[i];
-      if (it.done < kPrefix) iov[n++] = {const_cast<uint8_t*>(it.prefix) + it.done, kPrefix - it.done};
+      SendItem& it = s.sends[i];
+      if (it.crc_pending) {
+        if (n > 0 && gathered >= kLazyCrcGatherBytes) break;
+        const uint32_t seed = wire::FrameCrcSeed(
+            it.prefix, Span(it.prefix + wire::kFrameHeaderSize, wire::kDataHeaderSize));
+        wire::SetFrameCrc(it.prefix, Crc32c(it.data, it.bytes, seed));
+        it.crc_pending = false;
+      }
+      if (it.done < kPrefix) iov[n++] = {it.prefix + it.done, kPrefix - it.done};
       const size_t data_done = it.done > kPrefix ? it.done - kPrefix : 0;
       if (it.bytes > data_done) iov[n++] = {const_cast<uint8_t*>(it.data) + data_done, it.bytes - data_done};
+      gathered += kPrefix + it.bytes - it.done;
     }
     Result<size_t> w = s.conn->WriteSome(iov, n);
     if (!w.ok()) return PeerFailed(s.peer, w.status());
@@ -155,15 +181,17 @@ Status Engine::StartPayload(Stream& s, Handler& h) {
   }
   s.payload = s.frame.length - wire::kDataHeaderSize;
   s.payload_got = 0;
+  s.check_crc = !(s.frame.flags & wire::kFlagNoChecksum);
+  s.crc = s.check_crc ? wire::FrameCrcSeed(s.prefix, Span(s.prefix + wire::kFrameHeaderSize,
+                                                            wire::kDataHeaderSize))
+                      : 0;
   TERN_ASSIGN_OR_RETURN(s.dest, h.Place(s.peer, s.header, s.payload));
   s.in_payload = true;
   return OkStatus();
 }
 
 Status Engine::FinishFrame(Stream& s, Handler& h, Receiver* rx) {
-  TERN_RETURN_IF_ERROR(wire::VerifyFrame(s.prefix, s.frame,
-                                         Span(s.prefix + wire::kFrameHeaderSize, wire::kDataHeaderSize),
-                                         Span(s.dest, s.payload), checksums_));
+  TERN_RETURN_IF_ERROR(wire::VerifyFrameCrc(s.frame, s.crc, checksums_));
   s.in_payload = false;
   s.prefix_got = 0;
   --s.expected;
@@ -204,6 +232,7 @@ Result<bool> Engine::PumpRecv(Stream& s, Handler& h, Receiver* rx) {
       st = StartPayload(s, h);
       if (st.ok() && s.payload == 0) st = FinishFrame(s, h, rx);
     } else {
+      if (s.check_crc) s.crc = Crc32c(buf, got, s.crc);
       s.payload_got += got;
       if (s.payload_got == s.payload) st = FinishFrame(s, h, rx);
     }

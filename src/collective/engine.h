@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "net/blocking.h"
@@ -102,9 +103,16 @@ class Engine {
   void Begin(uint64_t seq, uint32_t signature, size_t max_payload, Deadline deadline,
              Interrupt interrupt);
   void Expect(int peer, int stream, int frames);
-  // Queues a frame (phase, step, chunk) with `bytes` of `data`.
+  // Queues a frame (phase, step, chunk) with `bytes` of `data`. Its crc32c
+  // is computed just before its first byte is written (so the kernel's copy
+  // finds the data in cache), unless the caller passes `crc`: CrcSeed() of
+  // the same frame extended with Crc32c over `data`, computed while the
+  // data was hot (fused with the reduction or copy that produced it).
   void Send(int peer, int stream, uint8_t phase, uint16_t step, uint32_t chunk, const void* data,
-            size_t bytes, bool notify = false);
+            size_t bytes, bool notify = false, std::optional<uint32_t> crc = std::nullopt);
+  // The checksum of a frame's header and DataHeader, to extend over its
+  // payload; nullopt when data frames carry no checksums.
+  std::optional<uint32_t> CrcSeed(uint8_t phase, uint16_t step, uint32_t chunk, size_t bytes) const;
   // Drives I/O until every expected frame arrived and every queued frame is
   // written. Blocks (bounded by the deadline).
   Status Run(Handler& handler);
@@ -125,6 +133,7 @@ class Engine {
     size_t bytes;
     size_t done;  // of prefix + data
     bool notify;
+    bool crc_pending;  // the header's crc is computed before the first write
   };
   struct Stream {
     net::Conn* conn = nullptr;
@@ -141,9 +150,15 @@ class Engine {
     uint8_t* dest = nullptr;
     size_t payload = 0, payload_got = 0;
     bool in_payload = false;
+    // The frame's crc32c so far, extended as each read lands (the bytes are
+    // still in cache), and whether the frame carries one.
+    uint32_t crc = 0;
+    bool check_crc = false;
   };
 
   Stream& At(int peer, int stream) { return streams_of_[peer * streams_ + stream]; }
+  void EncodePrefix(uint8_t phase, uint16_t step, uint32_t chunk, size_t bytes,
+                    uint8_t* prefix) const;
   Result<bool> PumpSend(Stream& s, Handler& h);
   class Receiver;
   // With `rx`, completed frames and read errors go to the receive thread's

@@ -1,16 +1,20 @@
 #include "collective/reduce.h"
 
-#include <algorithm>
-
 #include <emmintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+
+#include "util/crc32c.h"
 
 namespace tern::collective {
 namespace {
 
 constexpr size_t kBlock = 1024;
+// Blocks of fused kernels: small enough that a block of each operand stays
+// in L1 between the passes over it.
+constexpr size_t kCacheBlockBytes = 16 << 10;
 
 inline float Min(float a, float b) {
   if (a != a) return a;
@@ -74,7 +78,11 @@ void Combine(DType dtype, ReduceOp op, void* dst, const void* lo, const void* hi
   }
 }
 
-void StreamCopy(void* dst, const void* src, size_t bytes) {
+namespace {
+
+// StreamCopy without the closing fence (a fence waits for the stores to
+// reach memory), for loops that fence once at the end.
+void StreamCopyUnfenced(void* dst, const void* src, size_t bytes) {
   auto* d = static_cast<uint8_t*>(dst);
   const auto* s = static_cast<const uint8_t*>(src);
   // Non-temporal stores: the saved copy is read only if the collective
@@ -94,22 +102,42 @@ void StreamCopy(void* dst, const void* src, size_t bytes) {
     _mm_stream_si128(reinterpret_cast<__m128i*>(d + i + 48), e);
   }
   std::memcpy(d + i, s + i, bytes - i);
+}
+
+}  // namespace
+
+void StreamCopy(void* dst, const void* src, size_t bytes) {
+  StreamCopyUnfenced(dst, src, bytes);
   _mm_sfence();
 }
 
-void CombineAndSave(DType dtype, ReduceOp op, void* dst, const void* a, const void* b, void* save,
-                    size_t count) {
-  const size_t elem = DTypeSize(dtype), block = (16 << 10) / elem;
+void CombineChunk(DType dtype, ReduceOp op, void* dst, const void* lo, const void* hi,
+                  size_t count, void* save, int divide_by, uint32_t* crc) {
+  const size_t elem = DTypeSize(dtype), block = kCacheBlockBytes / elem;
+  auto* d = static_cast<uint8_t*>(dst);
+  const auto* l = static_cast<const uint8_t*>(lo);
+  const auto* h = static_cast<const uint8_t*>(hi);
+  auto* sv = static_cast<uint8_t*>(save);
   for (size_t i = 0; i < count; i += block) {
-    const size_t m = count - i < block ? count - i : block;
-    auto* sv = static_cast<uint8_t*>(save) + i * elem;
-    const auto* bb = static_cast<const uint8_t*>(b) + i * elem;
-    // Save first (b may alias dst), then combine from the block, which is
-    // still in L1.
-    StreamCopy(sv, bb, m * elem);
-    Combine(dtype, op, static_cast<uint8_t*>(dst) + i * elem,
-            static_cast<const uint8_t*>(a) + i * elem, dst == b ? sv : bb, m);
+    const size_t m = count - i < block ? count - i : block, at = i * elem;
+    // Save first (hi may alias dst); the combine then finds hi in L1.
+    if (sv != nullptr) StreamCopyUnfenced(sv + at, h + at, m * elem);
+    Combine(dtype, op, d + at, l + at, h + at, m);
+    if (divide_by > 1) DivideBy(dtype, d + at, m, divide_by);
+    if (crc != nullptr) *crc = Crc32c(d + at, m * elem, *crc);
   }
+  if (sv != nullptr) _mm_sfence();
+}
+
+void StreamCopyWithCrc(void* dst, const void* src, size_t bytes, uint32_t* crc) {
+  auto* d = static_cast<uint8_t*>(dst);
+  const auto* s = static_cast<const uint8_t*>(src);
+  for (size_t i = 0; i < bytes; i += kCacheBlockBytes) {
+    const size_t m = std::min(kCacheBlockBytes, bytes - i);
+    StreamCopyUnfenced(d + i, s + i, m);
+    if (crc != nullptr) *crc = Crc32c(s + i, m, *crc);
+  }
+  _mm_sfence();
 }
 
 void DivideBy(DType dtype, void* data, size_t count, int n) {

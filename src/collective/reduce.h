@@ -12,6 +12,7 @@
 #define TERN_COLLECTIVE_REDUCE_H_
 
 #include <cstddef>
+#include <cstdint>
 
 #include "tern/communicator.h"
 #include "tern/tensor.h"
@@ -22,13 +23,20 @@ namespace tern::collective {
 // kAvg combines as kSum (divide once at the end with DivideBy).
 void Combine(DType dtype, ReduceOp op, void* dst, const void* lo, const void* hi, size_t count);
 
-// save[i] = b[i]; dst[i] = op(a[i], b[i]) in one pass over the memory (in
-// cache-sized blocks); dst may alias a or b, save aliases neither.
-void CombineAndSave(DType dtype, ReduceOp op, void* dst, const void* a, const void* b, void* save,
-                    size_t count);
+// One chunk of a ring step, in L1-sized blocks so that memory is read
+// once: save[i] = hi[i] first (non-temporal; skipped if save is null), then
+// dst[i] = op(lo[i], hi[i]), divided by `divide_by` if it is > 1 (kAvg's
+// last step; the same roundings as Combine then DivideBy), and *crc (if
+// set) extended with crc32c over the bytes written to dst while they are in
+// L1, for the frame that sends them on. dst may alias lo or hi; save
+// aliases neither.
+void CombineChunk(DType dtype, ReduceOp op, void* dst, const void* lo, const void* hi,
+                  size_t count, void* save, int divide_by, uint32_t* crc);
 
 // memcpy with non-temporal stores, for copies that are rarely read back.
 void StreamCopy(void* dst, const void* src, size_t bytes);
+// StreamCopy that also extends *crc over the bytes, read once.
+void StreamCopyWithCrc(void* dst, const void* src, size_t bytes, uint32_t* crc);
 
 // data[i] = data[i] / n, computed in fp32 and rounded once.
 void DivideBy(DType dtype, void* data, size_t count, int n);

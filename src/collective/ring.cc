@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "collective/algorithms.h"
@@ -6,6 +8,9 @@
 
 namespace tern::collective {
 namespace {
+
+// Chunks of the in-place first step queued per stream ahead of the kernel.
+constexpr int kFirstStepDepth = 2;
 
 class Ring : public Engine::Handler {
  public:
@@ -16,25 +21,29 @@ class Ring : public Engine::Handler {
   Status Start() {
     const int steps = n_ - 1, chunks = plan_.chunks;
     seen_.assign(static_cast<size_t>(2 * steps * chunks), 0);
-    if (in_place()) {
-      // Segment r-1 is only sent, never reduced here, before the all-gather
-      // overwrites it: save it now.
-      dirty_.assign(static_cast<size_t>(n_ * chunks), 0);
-      const Segment seg = plan_.segments[static_cast<size_t>(Mod(r_ - 1))];
-      StreamCopy(a_.backup + seg.begin * plan_.elem, a_.input + seg.begin * plan_.elem,
-                 seg.count * plan_.elem);
-    }
+    if (in_place()) dirty_.assign(static_cast<size_t>(n_ * chunks), 0);
     const int phases = (a_.reduce_scatter ? 1 : 0) + (a_.all_gather ? 1 : 0);
     for (int s = 0; s < k_; ++s) e_.Expect(left_, s, phases * steps * FramesOnStream(chunks, k_, s));
+    if (a_.reduce_scatter && in_place()) {
+      // A few chunks per stream now, the next one each time a stream has
+      // handed one to the kernel (Sent): the first bytes leave at once.
+      for (int c = 0; c < std::min(chunks, kFirstStepDepth * k_); ++c) SendFirstStepInPlace(c);
+      return OkStatus();
+    }
     for (int c = 0; c < chunks; ++c) {
       if (a_.reduce_scatter) {
-        // In place, segment r-1 goes out from its saved copy: the
-        // all-gather will write the caller's buffer there, possibly while
-        // a gathered send of the same frames is still inside sendmsg.
-        SendChunk(kPhaseReduceScatter, 0, Mod(r_ - 1), c, in_place() ? a_.backup : a_.input);
+        SendChunk(kPhaseReduceScatter, 0, Mod(r_ - 1), c, a_.input);
       } else {
         SendChunk(kPhaseAllGather, 0, r_, c, a_.work);
       }
+    }
+    return OkStatus();
+  }
+
+  Status Sent(int, const wire::DataHeader& h) override {
+    const int next = static_cast<int>(h.chunk) + kFirstStepDepth * k_;
+    if (h.phase == kPhaseReduceScatter && h.step == 0 && next < plan_.chunks) {
+      SendFirstStepInPlace(next);
     }
     return OkStatus();
   }
@@ -80,21 +89,21 @@ class Ring : public Engine::Handler {
       return OkStatus();
     }
     const Segment ch = plan_.Chunk(seg, c);
-    const size_t off = ch.begin * plan_.elem;
+    const size_t off = ch.begin * plan_.elem, bytes = ch.count * plan_.elem;
     const bool last = h.step + 1 == n_ - 1;  // then seg == r_: this rank owns the chunk
     uint8_t* dst = last && in_place() ? Output() + off : data;
-    if (in_place()) {
-      CombineAndSave(a_.dtype, a_.op, dst, data, a_.input + off, a_.backup + off, ch.count);
-      if (last) dirty_[static_cast<size_t>(seg * plan_.chunks + c)] = 1;
-    } else {
-      Combine(a_.dtype, a_.op, dst, data, a_.input + off, ch.count);
-    }
-    if (!last) {
-      SendChunk(kPhaseReduceScatter, h.step + 1, seg, c, a_.work);
-    } else {
-      if (a_.op == ReduceOp::kAvg) DivideBy(a_.dtype, dst, ch.count, n_);
-      if (a_.all_gather) SendChunk(kPhaseAllGather, 0, seg, c, Output());
-    }
+    // The chunk goes on (next step, or the all-gather) checksummed by the
+    // reduction that writes it.
+    const uint8_t next_phase = last ? kPhaseAllGather : kPhaseReduceScatter;
+    const int next_step = last ? 0 : h.step + 1;
+    const bool forward = !last || a_.all_gather;
+    std::optional<uint32_t> crc;
+    if (forward) crc = e_.CrcSeed(next_phase, static_cast<uint16_t>(next_step), h.chunk, bytes);
+    const int divide = last && a_.op == ReduceOp::kAvg ? n_ : 1;
+    if (last && in_place()) dirty_[static_cast<size_t>(seg * plan_.chunks + c)] = 1;
+    CombineChunk(a_.dtype, a_.op, dst, data, a_.input + off, ch.count,
+                 in_place() ? a_.backup + off : nullptr, divide, crc ? &*crc : nullptr);
+    if (forward) SendChunk(next_phase, next_step, seg, c, last ? Output() : a_.work, crc);
     return OkStatus();
   }
 
@@ -106,10 +115,23 @@ class Ring : public Engine::Handler {
   int RecvSegment(const wire::DataHeader& h) const {
     return h.phase == kPhaseReduceScatter ? Mod(r_ - h.step - 2) : Mod(r_ - h.step - 1);
   }
-  void SendChunk(uint8_t phase, int step, int seg, int c, const uint8_t* base) {
+  void SendChunk(uint8_t phase, int step, int seg, int c, const uint8_t* base,
+                 std::optional<uint32_t> crc = std::nullopt, bool notify = false) {
     const Segment ch = plan_.Chunk(seg, c);
     e_.Send(right_, StreamOf(c, k_), phase, static_cast<uint16_t>(step), static_cast<uint32_t>(c),
-            base + ch.begin * plan_.elem, ch.count * plan_.elem);
+            base + ch.begin * plan_.elem, ch.count * plan_.elem, notify, crc);
+  }
+  // Chunk c of segment r-1 leaves first, straight from the caller's buffer;
+  // it is saved (and checksummed, in the same read) just before, because
+  // the all-gather overwrites it there. That happens only after the kernel
+  // copied it: the reduced chunk comes back only once every rank, this
+  // rank's successor first, received this one.
+  void SendFirstStepInPlace(int c) {
+    const Segment ch = plan_.Chunk(Mod(r_ - 1), c);
+    const size_t off = ch.begin * plan_.elem, bytes = ch.count * plan_.elem;
+    std::optional<uint32_t> crc = e_.CrcSeed(kPhaseReduceScatter, 0, static_cast<uint32_t>(c), bytes);
+    StreamCopyWithCrc(a_.backup + off, a_.input + off, bytes, crc ? &*crc : nullptr);
+    SendChunk(kPhaseReduceScatter, 0, Mod(r_ - 1), c, a_.input, crc, /*notify=*/true);
   }
 
   Engine& e_;

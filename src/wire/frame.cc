@@ -14,15 +14,26 @@ uint32_t FrameCrc(const uint8_t* header, std::span<const uint8_t> a, std::span<c
   return crc;
 }
 
-void EncodeFrameHeader(uint16_t type, bool checksum, std::span<const uint8_t> a,
-                       std::span<const uint8_t> b, uint8_t* out) {
+void EncodeFrameHeaderPrefix(uint16_t type, bool checksum, uint32_t length, uint8_t* out) {
   const uint16_t flags = checksum ? 0 : kFlagNoChecksum;
-  StoreLE32(out, static_cast<uint32_t>(a.size() + b.size()));
+  StoreLE32(out, length);
   out[4] = static_cast<uint8_t>(type);
   out[5] = static_cast<uint8_t>(type >> 8);
   out[6] = static_cast<uint8_t>(flags);
   out[7] = static_cast<uint8_t>(flags >> 8);
-  StoreLE32(out + 8, checksum ? FrameCrc(out, a, b) : 0);
+  StoreLE32(out + 8, 0);
+}
+
+uint32_t FrameCrcSeed(const uint8_t* header, std::span<const uint8_t> a) {
+  return FrameCrc(header, a);
+}
+
+void SetFrameCrc(uint8_t* header, uint32_t crc) { StoreLE32(header + 8, crc); }
+
+void EncodeFrameHeader(uint16_t type, bool checksum, std::span<const uint8_t> a,
+                       std::span<const uint8_t> b, uint8_t* out) {
+  EncodeFrameHeaderPrefix(type, checksum, static_cast<uint32_t>(a.size() + b.size()), out);
+  if (checksum) SetFrameCrc(out, FrameCrc(out, a, b));
 }
 
 Result<FrameHeader> DecodeFrameHeader(const uint8_t* in, uint32_t max_length) {
@@ -47,11 +58,15 @@ Result<FrameHeader> DecodeFrameHeader(const uint8_t* in, uint32_t max_length) {
 Status VerifyFrame(const uint8_t* header_bytes, const FrameHeader& header,
                    std::span<const uint8_t> a, std::span<const uint8_t> b,
                    bool require_checksum) {
+  const bool unchecked = header.flags & kFlagNoChecksum;
+  return VerifyFrameCrc(header, unchecked ? 0 : FrameCrc(header_bytes, a, b), require_checksum);
+}
+
+Status VerifyFrameCrc(const FrameHeader& header, uint32_t crc, bool require_checksum) {
   if (header.flags & kFlagNoChecksum) {
     if (require_checksum) return DataLossError("frame without checksum on a checksummed stream");
     return OkStatus();
   }
-  const uint32_t crc = FrameCrc(header_bytes, a, b);
   if (crc != header.crc) {
     return DataLossError("frame checksum mismatch (type " + std::to_string(header.type) +
                          ", length " + std::to_string(header.length) + ")");

@@ -55,6 +55,19 @@ uint32_t FrameCrc(const uint8_t* header, std::span<const uint8_t> a,
 void EncodeFrameHeader(uint16_t type, bool checksum, std::span<const uint8_t> a,
                        std::span<const uint8_t> b, uint8_t* out);
 
+// Incremental checksums, for payloads checksummed while they are hot in
+// cache (as they arrive, or fused with the reduction that produced them)
+// rather than in a separate pass:
+//   EncodeFrameHeaderPrefix(type, checksum, length, hdr);   // bytes 0..7
+//   uint32_t crc = FrameCrcSeed(hdr, first_part);
+//   crc = Crc32c(rest, n, crc);  // util/crc32c.h, in any number of pieces
+//   SetFrameCrc(hdr, crc);       // sender; a receiver compares with VerifyFrameCrc
+// Writes header bytes 0..7 and a zero crc field.
+void EncodeFrameHeaderPrefix(uint16_t type, bool checksum, uint32_t length, uint8_t* out);
+// The crc32c of header bytes 0..7 followed by `a` (the payload's start).
+uint32_t FrameCrcSeed(const uint8_t* header, std::span<const uint8_t> a);
+void SetFrameCrc(uint8_t* header, uint32_t crc);
+
 // Parses 12 header bytes. kDataLoss if length > max_length or unknown flags
 // are set. The crc is checked later by VerifyFrame, once the payload is in.
 Result<FrameHeader> DecodeFrameHeader(const uint8_t* in, uint32_t max_length);
@@ -64,6 +77,10 @@ Result<FrameHeader> DecodeFrameHeader(const uint8_t* in, uint32_t max_length);
 Status VerifyFrame(const uint8_t* header_bytes, const FrameHeader& header,
                    std::span<const uint8_t> a, std::span<const uint8_t> b,
                    bool require_checksum);
+// The same check for a checksum computed incrementally (`computed` is
+// FrameCrcSeed extended over the whole payload; ignored for a frame that
+// carries no checksum).
+Status VerifyFrameCrc(const FrameHeader& header, uint32_t computed, bool require_checksum);
 
 }  // namespace tern::wire
 

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <string>
+
+#include "util/crc32c.h"
 
 namespace tern::wire {
 namespace {
@@ -23,6 +27,29 @@ TEST(FrameTest, HeaderRoundTripsAndVerifies) {
   EXPECT_TRUE(VerifyFrame(h, *header, Bytes(a), Bytes(b), true).ok());
   // The split of the payload into pieces does not matter.
   EXPECT_TRUE(VerifyFrame(h, *header, Bytes(a + b), {}, true).ok());
+}
+
+TEST(FrameTest, IncrementalChecksumEqualsOneShotAndCatchesCorruption) {
+  const std::string a = "data header", b = "payload in several pieces";
+  uint8_t one_shot[kFrameHeaderSize], h[kFrameHeaderSize];
+  EncodeFrameHeader(16, true, Bytes(a), Bytes(b), one_shot);
+  EncodeFrameHeaderPrefix(16, true, static_cast<uint32_t>(a.size() + b.size()), h);
+  uint32_t crc = FrameCrcSeed(h, Bytes(a));
+  for (size_t i = 0; i < b.size(); i += 4) {
+    crc = Crc32c(b.data() + i, std::min<size_t>(4, b.size() - i), crc);
+  }
+  SetFrameCrc(h, crc);
+  EXPECT_EQ(std::memcmp(h, one_shot, kFrameHeaderSize), 0);
+  auto header = DecodeFrameHeader(h, 100);
+  ASSERT_TRUE(header.ok());
+  EXPECT_TRUE(VerifyFrameCrc(*header, crc, true).ok());
+  EXPECT_EQ(VerifyFrameCrc(*header, crc ^ 1, true).code(), StatusCode::kDataLoss);
+  // A frame without a checksum: refused where required, else accepted.
+  EncodeFrameHeaderPrefix(16, false, static_cast<uint32_t>(a.size()), h);
+  header = DecodeFrameHeader(h, 100);
+  ASSERT_TRUE(header.ok());
+  EXPECT_TRUE(VerifyFrameCrc(*header, 0, false).ok());
+  EXPECT_EQ(VerifyFrameCrc(*header, 0, true).code(), StatusCode::kDataLoss);
 }
 
 TEST(FrameTest, ChecksumMismatchIsDataLoss) {
