@@ -14,15 +14,22 @@
 // Thread-safety: thread-compatible, like the strategy and the SharedState
 // it uses (one application thread).
 //
-// Example (one worker's loop):
+// Example (one worker's loop; src/train/safe_point.cc is a complete one):
+//   auto retryable = [](const tern::Status& s) {
+//     return s.code() == tern::StatusCode::kUnavailable ||
+//            s.code() == tern::StatusCode::kAborted ||
+//            s.code() == tern::StatusCode::kDeadlineExceeded;
+//   };
 //   TERN_ASSIGN_OR_RETURN(auto sync, tern::StrategySync::Create(strategy.get(), state.get()));
 //   TERN_RETURN_IF_ERROR(sync->SafePoint(world.get(), comm.get(), 30s).status());  // joiners
 //   while (strategy->step() < total) {
 //     if (*world->PeersPending(0ms) || world->AnnouncedRevision() > world->View().revision)
 //       TERN_RETURN_IF_ERROR(sync->SafePoint(world.get(), comm.get(), 30s).status());
 //     backward(...);
-//     Status s = strategy->AfterOptimizerStep(info);
-//     while (!s.ok()) {  // kUnavailable, kAborted, kDeadlineExceeded
+//     tern::StepInfo info{.step = strategy->step()};
+//     tern::Status s = strategy->AfterOptimizerStep(info);
+//     while (!s.ok()) {
+//       if (!retryable(s) || info.attempt >= 10) return s;  // a bug, or a world that never settles
 //       TERN_RETURN_IF_ERROR(sync->SafePoint(world.get(), comm.get(), 30s).status());
 //       ++info.attempt;
 //       s = strategy->AfterOptimizerStep(info);
@@ -64,6 +71,12 @@ class TERN_EXPORT StrategySync {
   // SetReplicatedMetadata and AfterSafePoint.
   Result<SyncReport> SafePoint(World* world, Communicator* comm,
                                std::chrono::milliseconds timeout);
+
+  // SharedState::StateHash over the replicated entries at their current
+  // spans (re-registered first, as SafePoint does) and the strategy's
+  // current metadata: equal on every member whose replicated state is
+  // identical. Local, no communication. Errors: those of re-registering.
+  Result<uint64_t> StateHash();
 
  private:
   StrategySync(Strategy* strategy, SharedState* state, std::string prefix);

@@ -44,6 +44,12 @@ Status StrategySync::Refresh() {
   return OkStatus();
 }
 
+Result<uint64_t> StrategySync::StateHash() {
+  TERN_RETURN_IF_ERROR(Refresh());
+  metadata_ = strategy_->ReplicatedMetadata();
+  return state_->StateHash();
+}
+
 Result<SyncReport> StrategySync::SafePoint(World* world, Communicator* comm,
                                            std::chrono::milliseconds timeout) {
   TERN_RETURN_IF_ERROR(strategy_->BeforeSafePoint());

@@ -1,14 +1,16 @@
 #include "train/safe_point.h"
 
+#include <thread>
+
 #include "util/clock.h"
 #include "util/logging.h"
 
 namespace tern::train {
 
 namespace {
-// Metadata is a few dozen bytes plus 8 per member; this bounds what a peer
-// may send us (semantic 7).
-constexpr size_t kMaxMetadataBytes = 1 << 20;
+// Between attempts, so a failure that returns at once (the master
+// unreachable) does not spin.
+constexpr std::chrono::milliseconds kRetryPause{20};
 }  // namespace
 
 bool RetryableAtSafePoint(const Status& s) {
@@ -24,19 +26,13 @@ bool RetryableAtSafePoint(const Status& s) {
 }
 
 Result<std::unique_ptr<SafePoint>> SafePoint::Create(MasterWorld* world, World* net_world,
-                                                     Strategy* strategy,
+                                                     Communicator* comm, Strategy* strategy,
                                                      std::chrono::milliseconds step_timeout,
                                                      std::chrono::milliseconds deadline) {
   auto sp = std::unique_ptr<SafePoint>(
-      new SafePoint(world, net_world, strategy, step_timeout, deadline));
+      new SafePoint(world, net_world, comm, step_timeout, deadline));
   TERN_ASSIGN_OR_RETURN(sp->state_, SharedState::Create(world));
-  for (const StateTensor& t : strategy->State()) {
-    if (!t.replicated) continue;
-    TERN_RETURN_IF_ERROR(sp->state_->RegisterTensor("strategy/" + t.name, TensorView::Of(t.values)));
-  }
-  sp->metadata_ = strategy->ReplicatedMetadata();
-  TERN_RETURN_IF_ERROR(
-      sp->state_->RegisterBytes("strategy/metadata", &sp->metadata_, kMaxMetadataBytes));
+  TERN_ASSIGN_OR_RETURN(sp->sync_, StrategySync::Create(strategy, sp->state_.get()));
   return sp;
 }
 
@@ -46,35 +42,18 @@ bool SafePoint::Due() const {
   return pending.ok() && *pending;
 }
 
-Result<SafePointReport> SafePoint::Run(bool initial) {
+Result<SafePointReport> SafePoint::Run() {
   const double t0 = NowSeconds();
   const Deadline deadline = Deadline::After(deadline_);
-  if (!initial) TERN_RETURN_IF_ERROR(strategy_->BeforeSafePoint());
   SafePointReport report;
   Status last = OkStatus();
-  for (bool first = true; !deadline.Expired(); first = false) {
-    ++report.attempts;
-    if (!(initial && first)) {
-      Status s = net_world_->UpdateTopology(step_timeout_);
-      if (!s.ok()) {
-        if (!RetryableAtSafePoint(s)) return s;
-        last = s;
-        continue;
-      }
-    }
-    metadata_ = strategy_->ReplicatedMetadata();
-    Result<SyncReport> sync = state_->SyncSharedState(step_timeout_);
+  while (!deadline.Expired()) {
+    if (report.attempts++ > 0) std::this_thread::sleep_for(kRetryPause);
+    Result<SyncReport> sync = sync_->SafePoint(net_world_, comm_, step_timeout_);
     if (!sync.ok()) {
       if (!RetryableAtSafePoint(sync.status())) return sync.status();
-      TERN_LOG(INFO) << "shared-state sync failed, retrying: " << sync.status().ToString();
+      TERN_LOG(INFO) << "safe point failed, retrying: " << sync.status().ToString();
       last = sync.status();
-      continue;
-    }
-    TERN_RETURN_IF_ERROR(strategy_->SetReplicatedMetadata(metadata_));
-    Status after = strategy_->AfterSafePoint();
-    if (!after.ok()) {
-      if (!RetryableAtSafePoint(after)) return after;
-      last = after;
       continue;
     }
     const WorldView v = world_->View();
@@ -91,9 +70,6 @@ Result<SafePointReport> SafePoint::Run(bool initial) {
                                " s; last error: " + last.ToString());
 }
 
-uint64_t SafePoint::StateHash() {
-  metadata_ = strategy_->ReplicatedMetadata();
-  return state_->StateHash();
-}
+Result<uint64_t> SafePoint::StateHash() { return sync_->StateHash(); }
 
 }  // namespace tern::train

@@ -1,29 +1,23 @@
-// SafePoint: the retry loop of tern/strategy.h for a worker of a
-// master-backed run, with the strategy's replicated state kept in
-// SharedState (tern/shared_state.h).
+// SafePoint: the safe-point retry loop of a `tern train` worker, with the
+// strategy's replicated state kept in SharedState (tern/shared_state.h) by
+// a StrategySync (tern/algo_sync.h).
 //
-// At construction the strategy's replicated State() tensors and its
-// ReplicatedMetadata() (the step counter, config hash, members) are
-// registered with SharedState. Run() is one safe point:
+// Run() is one safe point: StrategySync::SafePoint (BeforeSafePoint,
+// UpdateTopology, the shared-state sync that gives a joiner everything and
+// repairs a diverged peer, Connect, AfterSafePoint), repeated while the
+// world keeps changing (kAborted, kUnavailable, kDeadlineExceeded,
+// kDataLoss), up to the overall deadline. StrategySync re-registers the
+// replicated spans before every sync, so state whose buffers move (error
+// feedback swaps its committed buffers on a whole-tensor commit) is synced
+// and hashed where it lives now.
 //
-//   strategy->BeforeSafePoint()          no background op outstanding
-//   world->UpdateTopology()              joins and departures
-//   metadata <- strategy->ReplicatedMetadata()
-//   state->SyncSharedState()             joiners receive everything;
-//                                        hashes compared, majority wins
-//   strategy->SetReplicatedMetadata(metadata)
-//   strategy->AfterSafePoint()           joiner rule, per-peer re-init
+// The first call of every worker (a joiner's too) happens right after
+// MasterWorld::Join; its UpdateTopology then returns at once unless the
+// world changed meanwhile.
 //
-// retrying from UpdateTopology while the world keeps changing (kAborted,
-// kUnavailable, kDeadlineExceeded), up to the overall deadline. A joiner's
-// first call (and every worker's, at the start of a run) is
-// Run(/*initial=*/true): it skips BeforeSafePoint and the first
-// UpdateTopology, because MasterWorld::Join already adopted a revision.
-// Links are not rebuilt here: the next collective connects on its own.
-//
-//   TERN_ASSIGN_OR_RETURN(auto sp, SafePoint::Create(world, net_world, strategy));
-//   TERN_RETURN_IF_ERROR(sp->Run(/*initial=*/true).status());
-//   ... if (sp->Due()) sp->Run(false); ... after a retryable hook error too.
+//   TERN_ASSIGN_OR_RETURN(auto sp, SafePoint::Create(world, net_world, comm, strategy, 30s, 600s));
+//   TERN_RETURN_IF_ERROR(sp->Run().status());      // a joiner receives the state here
+//   ... if (sp->Due()) sp->Run(); ... and after a retryable hook error.
 //
 // Thread-safety: one thread (the worker's training loop).
 #ifndef TERN_TRAIN_SAFE_POINT_H_
@@ -31,8 +25,9 @@
 
 #include <chrono>
 #include <memory>
-#include <string>
 
+#include "tern/algo_sync.h"
+#include "tern/communicator.h"
 #include "tern/master.h"
 #include "tern/shared_state.h"
 #include "tern/strategy.h"
@@ -49,19 +44,19 @@ struct SafePointReport {
   int fixed = 0;            // replicated entries overwritten by the sync
   uint64_t bytes_received = 0;
   double seconds = 0;
-  int attempts = 0;         // UpdateTopology + sync rounds it took
-  bool self_joined = false; // this peer was not a member before
+  int attempts = 0;         // StrategySync::SafePoint calls it took
+  bool self_joined = false; // this peer did not vote (a joiner)
 };
 
 class SafePoint {
  public:
   // `world` carries the control plane and SharedState; `net_world` is the
   // World the communicator and strategy use (the same object, or a
-  // LinkemWorld over it). None are owned; all must outlive the SafePoint.
-  // The strategy must be attached. Errors: SharedState::Create's and
-  // RegisterTensor's.
+  // LinkemWorld over it); `comm` the communicator over `net_world`. None
+  // are owned; all must outlive the SafePoint. The strategy must be
+  // attached. Errors: SharedState::Create's and StrategySync::Create's.
   static Result<std::unique_ptr<SafePoint>> Create(MasterWorld* world, World* net_world,
-                                                   Strategy* strategy,
+                                                   Communicator* comm, Strategy* strategy,
                                                    std::chrono::milliseconds step_timeout,
                                                    std::chrono::milliseconds deadline);
 
@@ -73,24 +68,25 @@ class SafePoint {
   // peer was expelled), kInvalidArgument (members registered different
   // state: a configuration mismatch), kDeadlineExceeded (the world did not
   // settle within the deadline), the strategy's AfterSafePoint codes.
-  Result<SafePointReport> Run(bool initial);
+  Result<SafePointReport> Run();
 
-  // Combined xxh3 over the replicated entries and the current metadata,
-  // equal on every member whose replicated state is identical.
-  uint64_t StateHash();
+  // Combined xxh3 over the replicated entries (at their current spans) and
+  // the current metadata, equal on every member whose replicated state is
+  // identical. Errors: re-registering a moved span (kInternal-like bugs).
+  Result<uint64_t> StateHash();
 
  private:
-  SafePoint(MasterWorld* world, World* net_world, Strategy* strategy,
+  SafePoint(MasterWorld* world, World* net_world, Communicator* comm,
             std::chrono::milliseconds step_timeout, std::chrono::milliseconds deadline)
-      : world_(world), net_world_(net_world), strategy_(strategy),
-        step_timeout_(step_timeout), deadline_(deadline) {}
+      : world_(world), net_world_(net_world), comm_(comm), step_timeout_(step_timeout),
+        deadline_(deadline) {}
 
   MasterWorld* world_;
   World* net_world_;
-  Strategy* strategy_;
+  Communicator* comm_;
   std::chrono::milliseconds step_timeout_, deadline_;
   std::unique_ptr<SharedState> state_;
-  std::string metadata_;
+  std::unique_ptr<StrategySync> sync_;  // unregisters from state_ first
 };
 
 }  // namespace tern::train

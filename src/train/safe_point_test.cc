@@ -1,11 +1,14 @@
 // SafePoint with an in-process master and workers as threads, each running
-// DiLoCo on a toy model: the first sync, a joiner admitted mid-run that
-// receives the replicated state, and parity at the end.
+// a strategy on a toy model: the first sync, a joiner admitted mid-run that
+// receives the replicated state, and parity at the end. Run for DiLoCo and
+// for data-parallel with EF21 (whose error-feedback buffers move on every
+// commit, so the sync must follow them).
 #include "train/safe_point.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <latch>
 #include <thread>
 
 #include "tern/communicator.h"
@@ -17,15 +20,21 @@ namespace {
 using std::chrono::milliseconds;
 constexpr milliseconds kTimeout{20000};
 constexpr int64_t kSteps = 40;
-constexpr int64_t kJoinAt = 20;
+// Odd: an error-feedback buffer swapped on every commit is then the other
+// one than at the start.
+constexpr int64_t kJoinAt = 21;
 
+// loss = 0.5 |params - target(peer, t)|^2, one SGD step of lr 0.1.
 struct Toy {
   std::vector<float> params = std::vector<float>(64, 0.5f), grads = std::vector<float>(64, 0);
-  void Step(uint64_t peer, int64_t t) {
+  void Backward(uint64_t peer, int64_t t) {
     for (size_t i = 0; i < params.size(); ++i) {
       const float target = static_cast<float>((peer * 7 + i + static_cast<uint64_t>(t)) % 5);
-      params[i] -= 0.1f * (params[i] - target);
+      grads[i] = params[i] - target;
     }
+  }
+  void Sgd() {
+    for (size_t i = 0; i < params.size(); ++i) params[i] -= 0.1f * grads[i];
   }
 };
 
@@ -37,26 +46,48 @@ struct Result_ {
   bool joined = false;
 };
 
-// One worker: join, attach DiLoCo (H = 4, int8), initial safe point, then
-// steps until the replicated counter reaches kSteps. Members pause at
-// kJoinAt until the joiner is pending, so the join lands mid-run.
-void Worker(const MasterWorldOptions& opts, bool joiner, std::atomic<bool>* pending_seen,
-            Result_* out) {
+struct Case {
+  std::string strategy;
+  StrategyParams params;
+};
+
+// Counts a latch down when it goes out of scope, unless already done (a
+// member that fails an assertion early must not leave the joiner waiting).
+struct CountDownOnce {
+  std::latch* latch;
+  bool done = false;
+  void Now() {
+    if (!done) latch->count_down();
+    done = true;
+  }
+  ~CountDownOnce() { Now(); }
+};
+
+// One worker: join, attach the strategy, initial safe point, then steps
+// until the replicated counter reaches kSteps. The joiner registers only
+// once both members have passed their initial safe point (`started`), so
+// it never joins the first revision; members admit it at kJoinAt, waiting
+// there until it is pending, so the join lands mid-run at a known step.
+void Worker(const Case& c, const MasterWorldOptions& opts, bool joiner, std::latch* started,
+            std::atomic<bool>* pending_seen, Result_* out) {
+  if (joiner) started->wait();
+  CountDownOnce member_started{joiner ? nullptr : started, joiner};
   auto world = MasterWorld::Join(opts, kTimeout);
   ASSERT_TRUE(world.ok()) << world.status().ToString();
   auto comm = Communicator::Create(world->get());
   ASSERT_TRUE(comm.ok());
-  auto strategy = Strategy::Create("diloco", {{"h", "4"}, {"codec", "int8"}});
+  auto strategy = Strategy::Create(c.strategy, c.params);
   ASSERT_TRUE(strategy.ok());
   Toy toy;
   ASSERT_TRUE((*strategy)->Attach(comm->get(), world->get(), {.parameters = toy.params,
                                                              .gradients = toy.grads}).ok());
-  auto sp = SafePoint::Create(world->get(), world->get(), strategy->get(), kTimeout,
-                              milliseconds(60000));
+  auto sp = SafePoint::Create(world->get(), world->get(), comm->get(), strategy->get(),
+                              kTimeout, milliseconds(60000));
   ASSERT_TRUE(sp.ok()) << sp.status().ToString();
-  auto first = (*sp)->Run(/*initial=*/true);
+  auto first = (*sp)->Run();
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   out->joined = first->self_joined;
+  member_started.Now();
   const uint64_t me = (*world)->peer_id();
   while ((*strategy)->step() < kSteps) {
     if (!joiner && (*strategy)->step() == kJoinAt && !pending_seen->load()) {
@@ -64,43 +95,55 @@ void Worker(const MasterWorldOptions& opts, bool joiner, std::atomic<bool>* pend
       while (!(*sp)->Due() && !d.Expired()) std::this_thread::sleep_for(milliseconds(2));
       pending_seen->store(true);
     }
-    if ((*sp)->Due()) {
-      auto r = (*sp)->Run(false);
+    // Before kJoinAt members ignore the pending joiner, so the join lands
+    // at kJoinAt whenever it registered.
+    if ((*strategy)->step() >= kJoinAt && (*sp)->Due()) {
+      auto r = (*sp)->Run();
       ASSERT_TRUE(r.ok()) << r.status().ToString();
       ++out->safe_points;
     }
-    toy.Step(me, (*strategy)->step());
-    for (int attempt = 0;; ++attempt) {
-      Status s = (*strategy)->AfterOptimizerStep({.step = (*strategy)->step(), .attempt = attempt});
-      if (s.ok()) break;
-      ASSERT_TRUE(RetryableAtSafePoint(s)) << s.ToString();
-      ASSERT_LT(attempt, 5);
-      ASSERT_TRUE((*sp)->Run(false).ok());
-      ++out->safe_points;
-    }
+    const int64_t t = (*strategy)->step();
+    toy.Backward(me, t);
+    // Runs a hook until it succeeds, with a safe point after each failure.
+    auto run = [&](auto hook) {
+      for (int attempt = 0;; ++attempt) {
+        Status s = hook({.step = t, .attempt = attempt});
+        if (s.ok()) return;
+        ASSERT_TRUE(RetryableAtSafePoint(s)) << s.ToString();
+        ASSERT_LT(attempt, 5);
+        ASSERT_TRUE((*sp)->Run().ok());
+        ++out->safe_points;
+      }
+    };
+    run([&](const StepInfo& i) { return (*strategy)->AfterBackward(i); });
+    toy.Sgd();
+    run([&](const StepInfo& i) { return (*strategy)->AfterOptimizerStep(i); });
   }
   ASSERT_TRUE((*strategy)->Finish().ok());
   std::vector<std::string> blobs;  // the end: everyone is still there
   ASSERT_TRUE((*comm)->AllGatherBytes("x", &blobs, {}).ok());
-  out->state_hash = (*sp)->StateHash();
+  Result<uint64_t> hash = (*sp)->StateHash();
+  ASSERT_TRUE(hash.ok()) << hash.status().ToString();
+  out->state_hash = *hash;
   out->step = (*strategy)->step();
   out->global.resize(toy.params.size());
   ASSERT_TRUE((*strategy)->GlobalParameters(out->global).ok());
 }
 
-TEST(SafePointTest, JoinerReceivesReplicatedStateAndAllEndIdentical) {
+void PrintTo(const Case& c, std::ostream* os) { *os << c.strategy; }
+
+class SafePointTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(SafePointTest, JoinerReceivesReplicatedStateAndAllEndIdentical) {
   auto master = Master::StartLocal(3, /*min_peers=*/2);
   ASSERT_TRUE(master.ok()) << master.status().ToString();
   const MasterWorldOptions opts = (*master)->PeerOptions();
   std::atomic<bool> pending_seen{false};
+  std::latch started(2);
   std::vector<Result_> out(3);
-  std::thread a([&] { Worker(opts, false, &pending_seen, &out[0]); });
-  std::thread b([&] { Worker(opts, false, &pending_seen, &out[1]); });
-  // The joiner registers once the members are mid-run.
-  std::thread c([&] {
-    std::this_thread::sleep_for(milliseconds(200));
-    Worker(opts, true, &pending_seen, &out[2]);
-  });
+  std::thread a([&] { Worker(GetParam(), opts, false, &started, &pending_seen, &out[0]); });
+  std::thread b([&] { Worker(GetParam(), opts, false, &started, &pending_seen, &out[1]); });
+  std::thread c([&] { Worker(GetParam(), opts, true, &started, &pending_seen, &out[2]); });
   a.join();
   b.join();
   c.join();
@@ -115,7 +158,13 @@ TEST(SafePointTest, JoinerReceivesReplicatedStateAndAllEndIdentical) {
   EXPECT_GE(out[0].safe_points, 1);
 }
 
-TEST(SafePointTest, RetryableCodes) {
+INSTANTIATE_TEST_SUITE_P(
+    Strategies, SafePointTest,
+    ::testing::Values(Case{"diloco", {{"h", "4"}, {"codec", "int8"}}},
+                      Case{"ddp", {{"codec", "ef21(int8:block=64)"}}}),
+    [](const auto& info) { return info.param.strategy; });
+
+TEST(SafePointCodesTest, RetryableCodes) {
   EXPECT_TRUE(RetryableAtSafePoint(UnavailableError("x")));
   EXPECT_TRUE(RetryableAtSafePoint(AbortedError("x")));
   EXPECT_TRUE(RetryableAtSafePoint(DeadlineExceededError("x")));

@@ -77,7 +77,7 @@ class WorkerRun {
  private:
   WorkerEvent Event(const char* kind);
   double Wall() const { return NowSeconds() - t0_ - eval_seconds_; }
-  Status SafePointNow(bool initial);
+  Status SafePointNow();
   // Runs `hook` until it succeeds, reaching a safe point after each
   // retryable failure.
   Status WithRetry(const std::function<Status()>& hook);
@@ -147,15 +147,16 @@ Status WorkerRun::Setup() {
   hooks_ = std::make_unique<StrategyHooks>(strategy_.get());
   trainer_->SetStepHooks(hooks_.get());
   const milliseconds step_timeout(std::max(c_.timeout_ms, 30000));
-  TERN_ASSIGN_OR_RETURN(sp_, SafePoint::Create(world_.get(), net_world_, strategy_.get(),
-                                               step_timeout, milliseconds(600000)));
-  TERN_RETURN_IF_ERROR(SafePointNow(/*initial=*/true));
+  TERN_ASSIGN_OR_RETURN(sp_, SafePoint::Create(world_.get(), net_world_, comm_.get(),
+                                               strategy_.get(), step_timeout,
+                                               milliseconds(600000)));
+  TERN_RETURN_IF_ERROR(SafePointNow());
   sink_->Emit(Event("started"));
   return OkStatus();
 }
 
-Status WorkerRun::SafePointNow(bool initial) {
-  TERN_ASSIGN_OR_RETURN(SafePointReport r, sp_->Run(initial));
+Status WorkerRun::SafePointNow() {
+  TERN_ASSIGN_OR_RETURN(SafePointReport r, sp_->Run());
   ++safe_points_;
   if (adamw_replicated_) {
     // The moments arrived with the sync; the step count (bias correction)
@@ -177,7 +178,7 @@ Status WorkerRun::WithRetry(const std::function<Status()>& hook) {
     if (s.ok() || !RetryableAtSafePoint(s)) return s;
     if (failures >= kMaxConsecutiveFailures) return s;
     TERN_LOG(INFO) << "retrying after a safe point: " << s.ToString();
-    TERN_RETURN_IF_ERROR(SafePointNow(false));
+    TERN_RETURN_IF_ERROR(SafePointNow());
   }
 }
 
@@ -200,7 +201,7 @@ Status WorkerRun::Train() {
   double last_emit = 0;
   int64_t last_eval = -1;
   while (strategy_->step() < c_.steps) {
-    if (sp_->Due()) TERN_RETURN_IF_ERROR(SafePointNow(false));
+    if (sp_->Due()) TERN_RETURN_IF_ERROR(SafePointNow());
     float loss = 0;
     TERN_RETURN_IF_ERROR(WithRetry([&]() -> Status {
       TERN_ASSIGN_OR_RETURN(StepStats st, trainer_->Step());
@@ -250,7 +251,7 @@ Result<std::vector<WorkerEvent>> WorkerRun::Gather(const WorkerEvent& mine) {
 
 Result<WorkerOutcome> WorkerRun::Finish() {
   WorkerEvent done = Event("done");
-  done.state_hash = sp_->StateHash();
+  TERN_ASSIGN_OR_RETURN(done.state_hash, sp_->StateHash());
   TERN_RETURN_IF_ERROR(strategy_->GlobalParameters(global_));
   done.params_hash = Xxh3(global_.data(), global_.size() * sizeof(float));
   done.safe_points = safe_points_;
