@@ -37,23 +37,9 @@
 #include <vector>
 
 #include "tern/status.h"
+#include "train/model_spec.h"
 
 namespace tern::train {
-
-enum class ModelKind { kMlp, kCnn };
-
-// "mlp" or "cnn"; kInvalidArgument otherwise.
-Result<ModelKind> ParseModelKind(std::string_view name);
-std::string_view ModelKindName(ModelKind kind);
-
-struct ModelOptions {
-  ModelKind kind = ModelKind::kCnn;
-  uint64_t seed = 0;
-  int image_rows = 28;
-  int image_cols = 28;
-  int num_classes = 10;
-  int mlp_hidden = 256;
-};
 
 // One parameter tensor: views into the flat buffers. The spans stay valid
 // for the Model's lifetime.
@@ -83,9 +69,8 @@ struct BatchEval {
 class Model {
  public:
   // The first call in a process without InitTrainerRuntime (runtime.h)
-  // sets torch to 1 thread (see there why). Returns kInvalidArgument for sizes the architecture cannot take (images
-  // of 1 to 4096 pixels a side, at least 16 for the CNN; 2 to 1000 classes;
-  // an MLP hidden width of 1 to 65536).
+  // sets torch to 1 thread (see there why). Returns kInvalidArgument for
+  // options ValidateModelOptions refuses (model_spec.h).
   static Result<std::unique_ptr<Model>> Create(const ModelOptions& options);
   ~Model();
   Model(const Model&) = delete;

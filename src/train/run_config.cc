@@ -6,7 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "algo/fragments.h"
 #include "tern/strategy.h"
+#include "train/model_spec.h"
 #include "train/partition.h"
 
 namespace tern::train {
@@ -32,6 +34,27 @@ bool HasKey(const std::string& strategy, const std::string& key) {
 
 Status Range(bool ok, const char* flag, const char* what) {
   return ok ? OkStatus() : InvalidArgumentError(std::string(flag) + " must be " + what);
+}
+
+// Streaming DiLoCo's fragments against the model's layers, which the
+// strategy would otherwise only find when it attaches, in every worker
+// after loading the data.
+Status CheckFragments(const RunConfig& c, const StrategyParams& params) {
+  if (c.strategy != "streaming-diloco") return OkStatus();
+  TERN_ASSIGN_OR_RETURN(StrategyConfig sc, ParseStrategyConfig(c.strategy, params));
+  const auto& o = std::get<StreamingDiLoCoOptions>(sc);
+  TERN_ASSIGN_OR_RETURN(std::vector<std::string> layers, ModelLayers(c));
+  if (o.fragments > static_cast<int>(layers.size())) {
+    std::string names;
+    for (const std::string& l : layers) names += (names.empty() ? "" : ", ") + l;
+    return InvalidArgumentError("--strategy-param fragments=" + std::to_string(o.fragments) +
+                                ": the " + c.model + " has only " +
+                                std::to_string(layers.size()) + " layers (" + names + ")");
+  }
+  if (o.fragments == 0) {
+    return algo::AutoFragments(layers.size(), o.sync_every, o.sync_delay).status();
+  }
+  return OkStatus();
 }
 
 }  // namespace
@@ -66,9 +89,24 @@ Status ValidateRunConfig(const RunConfig& c) {
   TERN_RETURN_IF_ERROR(Range(!c.chaos || c.workers >= 2, "--chaos", "used with >= 2 workers"));
   TERN_RETURN_IF_ERROR(Range(c.chaos_at > 0 && c.chaos_at < 1, "--chaos-at", "in (0, 1)"));
   TERN_ASSIGN_OR_RETURN(StrategyParams params, StrategyParamsFor(c));
+  TERN_RETURN_IF_ERROR(CheckFragments(c, params));
   // Creating the strategy parses its codec spec: a typo fails here, once,
   // rather than in every worker.
   return Strategy::Create(c.strategy, params).status();
+}
+
+Result<std::vector<std::string>> ModelLayers(const RunConfig& c) {
+  TERN_ASSIGN_OR_RETURN(ModelKind kind, ParseModelKind(c.model));
+  ModelOptions mo;
+  mo.kind = kind;
+  mo.mlp_hidden = c.mlp_hidden;
+  TERN_RETURN_IF_ERROR(ValidateModelOptions(mo));
+  std::vector<std::string> out;
+  for (const ParamSpec& p : ModelArchitecture(mo)) {
+    std::string key = algo::LayerKey(p.name);
+    if (out.empty() || out.back() != key) out.push_back(std::move(key));
+  }
+  return out;
 }
 
 Result<StrategyParams> StrategyParamsFor(const RunConfig& c) {

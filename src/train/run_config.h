@@ -81,9 +81,15 @@ struct RunConfig {
 
 // kInvalidArgument naming the flag for anything out of range (workers 1 ..
 // 64, steps >= 1, batch 1 .. 65536, lr > 0, ...), an unknown model or
-// strategy, a strategy option or codec spec the strategy refuses, or chaos
-// with fewer than 2 workers.
+// strategy, a strategy option or codec spec the strategy refuses, more
+// Streaming DiLoCo fragments than the model has layers, or chaos with fewer
+// than 2 workers.
 Status ValidateRunConfig(const RunConfig& c);
+
+// The layers of the run's model as Streaming DiLoCo groups its parameters
+// (algo/fragments.h, LayerKey): "conv1", "conv2", "fc" for the CNN, "fc1",
+// "fc2" for the MLP. kInvalidArgument for an unknown model.
+Result<std::vector<std::string>> ModelLayers(const RunConfig& c);
 
 // The strategy's parameters for this run: the run defaults above, then
 // inner_steps, codec and strategy_params (keys the strategy lacks are left

@@ -76,6 +76,27 @@ TEST(RunConfigTest, OutOfRangeValuesAreInvalidArgument) {
             StatusCode::kInvalidArgument);
 }
 
+TEST(RunConfigTest, ModelLayersAreWhatStreamingDiLoCoFragments) {
+  RunConfig c;
+  EXPECT_EQ(*ModelLayers(c), (std::vector<std::string>{"conv1", "conv2", "fc"}));
+  c.model = "mlp";
+  EXPECT_EQ(*ModelLayers(c), (std::vector<std::string>{"fc1", "fc2"}));
+}
+
+TEST(RunConfigTest, StreamingOptionsTheModelCannotTakeFailBeforeSpawning) {
+  RunConfig c;
+  c.strategy = "streaming-diloco";
+  c.strategy_params = {{"fragments", "4"}};  // divides h = 100, but 3 layers
+  Status s = ValidateRunConfig(c);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("fragments=4"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("3 layers"), std::string::npos) << s.ToString();
+  c.strategy_params = {{"tau", "200"}};  // automatic fragments: tau >= h
+  EXPECT_EQ(ValidateRunConfig(c).code(), StatusCode::kInvalidArgument);
+  c.strategy_params = {{"fragments", "2"}};
+  EXPECT_TRUE(ValidateRunConfig(c).ok());
+}
+
 TEST(RunConfigTest, JsonRoundTripKeepsEveryField) {
   RunConfig c;
   c.model = "mlp";
