@@ -43,6 +43,20 @@ std::span<const uint32_t> ShardBatcher::Next() {
   return out;
 }
 
+void ShardBatcher::Seek(int64_t batch) {
+  TERN_CHECK_GE(batch, 0);
+  const size_t size = static_cast<size_t>(batch_size_);
+  if (order_.size() < size) {  // every batch is a fresh epoch
+    epoch_ = batch - 1;
+    cursor_ = order_.size();
+    return;
+  }
+  const int64_t per_epoch = batches_per_epoch();
+  epoch_ = batch / per_epoch - 1;
+  Reshuffle();  // epoch batch / per_epoch
+  cursor_ = static_cast<size_t>(batch % per_epoch) * size;
+}
+
 void AssembleBatch(const ImageSet& set, std::span<const uint32_t> indices, std::vector<float>* images,
                    std::vector<int64_t>* labels) {
   const std::array<float, 256>& lut = PixelToFloat();

@@ -34,6 +34,11 @@ class ShardBatcher {
 
   // The indices of the next batch; valid until the next call.
   std::span<const uint32_t> Next();
+  // Positions the batcher so that the next Next() returns batch number
+  // `batch` (0-based) of the sequence, exactly as `batch` calls of Next()
+  // would have left it. A replacement worker uses it to take up its shard
+  // where the run is. REQUIRES: batch >= 0. Costs one shuffle.
+  void Seek(int64_t batch);
 
   int64_t epoch() const { return epoch_; }  // of the batch last returned
   int64_t batches_per_epoch() const;

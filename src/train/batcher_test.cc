@@ -62,6 +62,24 @@ TEST(ShardBatcherTest, AShardSmallerThanABatchIsServedWhole) {
   EXPECT_EQ(b.epoch(), 1);
 }
 
+TEST(ShardBatcherTest, SeekContinuesWhereThatManyBatchesWouldHave) {
+  for (int64_t k : {0, 1, 3, 4, 5, 11}) {  // 4 batches per epoch: across epochs
+    ShardBatcher walked(Range(0, 70), 16, 5, 2), sought(Range(0, 70), 16, 5, 2);
+    for (int64_t i = 0; i < k; ++i) walked.Next();
+    sought.Seek(k);
+    for (int i = 0; i < 6; ++i) {
+      auto a = walked.Next(), b = sought.Next();
+      EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin(), b.end())) << k << " " << i;
+      EXPECT_EQ(walked.epoch(), sought.epoch()) << k << " " << i;
+    }
+  }
+  ShardBatcher tiny_walked(Range(0, 5), 16, 5, 2), tiny_sought(Range(0, 5), 16, 5, 2);
+  for (int i = 0; i < 3; ++i) tiny_walked.Next();
+  tiny_sought.Seek(3);
+  auto a = tiny_walked.Next(), b = tiny_sought.Next();
+  EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin(), b.end()));
+}
+
 TEST(AssembleBatchTest, NormalisesPixelsAndCopiesLabels) {
   ImageSet set;
   set.count = 3;

@@ -207,6 +207,15 @@ Status Trainer::SetLrSchedule(const LrSchedule& schedule) {
 
 float Trainer::CurrentLr() const { return s_->options.schedule.At(s_->step); }
 void Trainer::ResetOptimizer() { s_->adamw.Reset(); }
+
+void Trainer::SetStep(int64_t step) {
+  TERN_CHECK_GE(step, 0);
+  if (step == s_->step) return;
+  s_->phase = Phase::kIdle;
+  s_->step = step;
+  s_->batcher.Seek(step);
+}
+
 AdamW& Trainer::optimizer() { return s_->adamw; }
 
 std::vector<float> Trainer::SnapshotParameters() const {

@@ -2,7 +2,8 @@
 // evaluation, and the hook points a strategy plugs into (step_hooks.h).
 //
 // The trainer owns a Model (flat parameter and gradient buffers, model.h)
-// and an AdamW whose state never leaves the worker. Step() runs one inner
+// and an AdamW (its moments stay on the worker unless a strategy declares
+// them replicated, as data-parallel does). Step() runs one inner
 // step on the next batch of the shard; a StepHooks object, if set, sees the
 // step at its hook points and may all-reduce gradients, run an outer step on
 // the parameters, or replace the step by a zeroth-order one. A hook error
@@ -113,6 +114,14 @@ class Trainer {
   // Replaces the learning-rate schedule; kInvalidArgument if it is invalid.
   Status SetLrSchedule(const LrSchedule& schedule);
   float CurrentLr() const;  // the rate the next step will use
+
+  // Makes `step` the next step's number, so the learning-rate schedule and
+  // the batch sequence continue where a trainer that ran `step` steps
+  // would be: a worker that joins a run mid-way (or whose state a safe
+  // point repaired) follows the run's replicated step counter. A no-op if
+  // `step` == step(); otherwise a pending step is dropped (it belonged to
+  // the old position). The AdamW moments are untouched. REQUIRES: step >= 0.
+  void SetStep(int64_t step);
   // Forgets AdamW's moments and step count.
   void ResetOptimizer();
   // The inner optimizer, e.g. to declare its moments to a strategy that

@@ -257,6 +257,32 @@ TEST_F(TrainerTest, LearningRateScheduleReachesTheHooks) {
   EXPECT_EQ(t->SetLrSchedule(LrSchedule::Cosine(1e-2f, 5, 5)).code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(TrainerTest, SetStepContinuesTheScheduleAndTheBatchesOfThatStep) {
+  TrainerOptions o = Options();
+  ASSERT_TRUE(o.schedule.kind == LrSchedule::Kind::kConstant);
+  o.schedule = LrSchedule::Cosine(1e-2f, 2, 100, 1e-3f);
+  std::unique_ptr<Trainer> ran = Make(o), joined = Make(o);
+  RunSteps(*ran, 37);  // past one epoch of 1024 / 32 batches
+  // The joiner gets the run's parameters (as a sync would give it) and its
+  // step: its next step must see the same batch (same loss at the same
+  // parameters) and the same learning rate.
+  ASSERT_TRUE(joined->RestoreParameters(ran->SnapshotParameters()).ok());
+  joined->SetStep(37);
+  EXPECT_EQ(joined->step(), 37);
+  EXPECT_EQ(joined->CurrentLr(), ran->CurrentLr());
+  Result<StepStats> a = ran->Step(), b = joined->Step();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(b->step, 37);
+  EXPECT_EQ(b->lr, a->lr);
+  EXPECT_NE(b->lr, 1e-2f);  // not the schedule's step 0 (warmup) or peak
+  EXPECT_EQ(b->loss, a->loss);
+  joined->SetStep(38);  // the same step: nothing moves
+  Result<StepStats> a2 = ran->Step(), b2 = joined->Step();
+  ASSERT_TRUE(a2.ok() && b2.ok());
+  EXPECT_EQ(b2->step, 38);
+  EXPECT_EQ(b2->lr, a2->lr);
+}
+
 TEST_F(TrainerTest, CreateRejectsBadInputs) {
   EXPECT_EQ(Trainer::Create(Options(), data_, {}).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(Trainer::Create(Options(), data_, {0, 2048}).status().code(), StatusCode::kInvalidArgument);

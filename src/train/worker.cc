@@ -158,6 +158,10 @@ Status WorkerRun::Setup() {
 Status WorkerRun::SafePointNow() {
   TERN_ASSIGN_OR_RETURN(SafePointReport r, sp_->Run());
   ++safe_points_;
+  // The run's step, not this trainer's: a joiner (or a repaired peer)
+  // continues the learning-rate schedule and its shard's batch sequence
+  // where the run is.
+  trainer_->SetStep(strategy_->step());
   if (adamw_replicated_) {
     // The moments arrived with the sync; the step count (bias correction)
     // is the run's, since every peer applies one AdamW step per step.
