@@ -26,10 +26,12 @@ constexpr int64_t kJoinAt = 21;
 
 // loss = 0.5 |params - target(peer, t)|^2, one SGD step of lr 0.1.
 struct Toy {
-  std::vector<float> params = std::vector<float>(64, 0.5f), grads = std::vector<float>(64, 0);
+  std::vector<float> params = std::vector<float>(64, 0.5f),
+                     grads = std::vector<float>(64, 0);
   void Backward(uint64_t peer, int64_t t) {
     for (size_t i = 0; i < params.size(); ++i) {
-      const float target = static_cast<float>((peer * 7 + i + static_cast<uint64_t>(t)) % 5);
+      const float target =
+          static_cast<float>((peer * 7 + i + static_cast<uint64_t>(t)) % 5);
       grads[i] = params[i] - target;
     }
   }
@@ -52,7 +54,7 @@ struct Case {
 };
 
 // Counts a latch down when it goes out of scope, unless already done (a
-// member that fails an assertion early must not leave the joiner waiting).
+// worker that fails an assertion early must not leave the others waiting).
 struct CountDownOnce {
   std::latch* latch;
   bool done = false;
@@ -68,8 +70,13 @@ struct CountDownOnce {
 // once both members have passed their initial safe point (`started`), so
 // it never joins the first revision; members admit it at kJoinAt, waiting
 // there until it is pending, so the join lands mid-run at a known step.
-void Worker(const Case& c, const MasterWorldOptions& opts, bool joiner, std::latch* started,
+// Workers leave together (`finished`): a worker that leaves announces a
+// revision, which aborts the last collective of a worker still running it
+// (the leaver cannot know whether the others finished it too).
+void Worker(const Case& c, const MasterWorldOptions& opts, bool joiner,
+            std::latch* started, std::latch* finished,
             std::atomic<bool>* pending_seen, Result_* out) {
+  CountDownOnce leaving{finished};
   if (joiner) started->wait();
   CountDownOnce member_started{joiner ? nullptr : started, joiner};
   auto world = MasterWorld::Join(opts, kTimeout);
@@ -79,10 +86,12 @@ void Worker(const Case& c, const MasterWorldOptions& opts, bool joiner, std::lat
   auto strategy = Strategy::Create(c.strategy, c.params);
   ASSERT_TRUE(strategy.ok());
   Toy toy;
-  ASSERT_TRUE((*strategy)->Attach(comm->get(), world->get(), {.parameters = toy.params,
-                                                             .gradients = toy.grads}).ok());
-  auto sp = SafePoint::Create(world->get(), world->get(), comm->get(), strategy->get(),
-                              kTimeout, milliseconds(60000));
+  ASSERT_TRUE((*strategy)
+                  ->Attach(comm->get(), world->get(),
+                           {.parameters = toy.params, .gradients = toy.grads})
+                  .ok());
+  auto sp = SafePoint::Create(world->get(), world->get(), comm->get(),
+                              strategy->get(), kTimeout, milliseconds(60000));
   ASSERT_TRUE(sp.ok()) << sp.status().ToString();
   auto first = (*sp)->Run();
   ASSERT_TRUE(first.ok()) << first.status().ToString();
@@ -92,7 +101,8 @@ void Worker(const Case& c, const MasterWorldOptions& opts, bool joiner, std::lat
   while ((*strategy)->step() < kSteps) {
     if (!joiner && (*strategy)->step() == kJoinAt && !pending_seen->load()) {
       const Deadline d = Deadline::After(kTimeout);
-      while (!(*sp)->Due() && !d.Expired()) std::this_thread::sleep_for(milliseconds(2));
+      while (!(*sp)->Due() && !d.Expired())
+        std::this_thread::sleep_for(milliseconds(2));
       pending_seen->store(true);
     }
     // Before kJoinAt members ignore the pending joiner, so the join lands
@@ -121,13 +131,16 @@ void Worker(const Case& c, const MasterWorldOptions& opts, bool joiner, std::lat
   }
   ASSERT_TRUE((*strategy)->Finish().ok());
   std::vector<std::string> blobs;  // the end: everyone is still there
-  ASSERT_TRUE((*comm)->AllGatherBytes("x", &blobs, {}).ok());
+  Status gathered = (*comm)->AllGatherBytes("x", &blobs, {});
+  ASSERT_TRUE(gathered.ok()) << gathered.ToString();
   Result<uint64_t> hash = (*sp)->StateHash();
   ASSERT_TRUE(hash.ok()) << hash.status().ToString();
   out->state_hash = *hash;
   out->step = (*strategy)->step();
   out->global.resize(toy.params.size());
   ASSERT_TRUE((*strategy)->GlobalParameters(out->global).ok());
+  leaving.Now();
+  finished->wait();
 }
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.strategy; }
@@ -139,11 +152,19 @@ TEST_P(SafePointTest, JoinerReceivesReplicatedStateAndAllEndIdentical) {
   ASSERT_TRUE(master.ok()) << master.status().ToString();
   const MasterWorldOptions opts = (*master)->PeerOptions();
   std::atomic<bool> pending_seen{false};
-  std::latch started(2);
+  std::latch started(2), finished(3);
   std::vector<Result_> out(3);
-  std::thread a([&] { Worker(GetParam(), opts, false, &started, &pending_seen, &out[0]); });
-  std::thread b([&] { Worker(GetParam(), opts, false, &started, &pending_seen, &out[1]); });
-  std::thread c([&] { Worker(GetParam(), opts, true, &started, &pending_seen, &out[2]); });
+  std::thread a([&] {
+    Worker(GetParam(), opts, false, &started, &finished, &pending_seen,
+           &out[0]);
+  });
+  std::thread b([&] {
+    Worker(GetParam(), opts, false, &started, &finished, &pending_seen,
+           &out[1]);
+  });
+  std::thread c([&] {
+    Worker(GetParam(), opts, true, &started, &finished, &pending_seen, &out[2]);
+  });
   a.join();
   b.join();
   c.join();
