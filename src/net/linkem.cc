@@ -31,9 +31,14 @@ struct Line {
   double ns_per_byte = 0;
   int64_t delay_ns = 0;
   int64_t free_at = 0;  // when the line finishes sending what it has
-  size_t queued = 0;
   size_t cap = 0;
   std::atomic<uint64_t> forwarded{0};  // read by stats() from other threads
+
+  // Bytes of all connections still waiting to leave at the rate cap.
+  size_t Backlog(int64_t now) const {
+    if (ns_per_byte <= 0 || free_at <= now) return 0;
+    return static_cast<size_t>(static_cast<double>(free_at - now) / ns_per_byte);
+  }
 };
 
 struct Packet {
@@ -51,18 +56,25 @@ struct Flow {
   int src = -1, dst = -1;
   Line* line = nullptr;
   std::deque<Packet> queue;
+  size_t queued = 0;        // bytes held for dst
   bool src_eof = false;     // nothing more to read from src
   bool dst_shut = false;    // everything delivered and dst shut for writing
   bool dst_failed = false;  // dst takes no more bytes
 
-  bool CanRead() const { return !src_eof && (dst_failed || line->queued < line->cap); }
+  // Each connection holds at most `cap` bytes (its receiver's window) and
+  // the line's shared backlog stays below `cap` (the link's buffer). A cap
+  // on everything held for all connections together would let one slow
+  // receiver stall every other connection of that direction.
+  bool CanRead(int64_t now) const {
+    return !src_eof && (dst_failed || (queued < line->cap && line->Backlog(now) < line->cap));
+  }
   bool Deliverable(int64_t now) const { return !queue.empty() && queue.front().deliver_at <= now; }
   bool WriteDone() const { return dst_shut || dst_failed; }
   bool Finished() const { return src_eof && WriteDone(); }
 
   void Fail() {
-    for (const Packet& p : queue) line->queued -= p.bytes.size();
     queue.clear();
+    queued = 0;
     dst_failed = true;
   }
 };
@@ -91,7 +103,7 @@ void ReadInto(Flow& f, int64_t now) {
   const int64_t depart =
       std::max(now, l.free_at) + static_cast<int64_t>(std::llround(l.ns_per_byte * r));
   l.free_at = depart;
-  l.queued += p.bytes.size();
+  f.queued += p.bytes.size();
   p.deliver_at = depart + l.delay_ns;
   f.queue.push_back(std::move(p));
 }
@@ -110,7 +122,7 @@ void Deliver(Flow& f, int64_t now) {
     p.sent += static_cast<size_t>(w);
     f.line->forwarded.fetch_add(static_cast<uint64_t>(w), std::memory_order_relaxed);
     if (p.sent < p.bytes.size()) return;
-    f.line->queued -= p.bytes.size();
+    f.queued -= p.bytes.size();
     f.queue.pop_front();
   }
   if (f.src_eof && f.queue.empty() && !f.WriteDone()) {
@@ -162,12 +174,12 @@ struct Linkem::Loop {
   // whatever it is asked, which would spin the loop until the pair ends.
   static void Events(const Pair& p, int64_t now, pollfd* client, pollfd* upstream) {
     *client = {p.fwd.src_eof && p.rev.WriteDone() ? -1 : p.client.get(),
-               static_cast<short>((p.fwd.CanRead() ? POLLIN : 0) |
+               static_cast<short>((p.fwd.CanRead(now) ? POLLIN : 0) |
                                   (p.rev.Deliverable(now) ? POLLOUT : 0)),
                0};
     *upstream = {p.rev.src_eof && p.fwd.WriteDone() ? -1 : p.upstream.get(),
                  p.connecting ? static_cast<short>(POLLOUT)
-                              : static_cast<short>((p.rev.CanRead() ? POLLIN : 0) |
+                              : static_cast<short>((p.rev.CanRead(now) ? POLLIN : 0) |
                                                    (p.fwd.Deliverable(now) ? POLLOUT : 0)),
                  0};
   }
@@ -195,8 +207,8 @@ struct Linkem::Loop {
     }
     if (p.connecting) return;
     constexpr short kReadable = POLLIN | POLLHUP | POLLERR;
-    if ((client_rev & kReadable) && p.fwd.CanRead()) ReadInto(p.fwd, now);
-    if ((up_rev & kReadable) && p.rev.CanRead()) ReadInto(p.rev, now);
+    if ((client_rev & kReadable) && p.fwd.CanRead(now)) ReadInto(p.fwd, now);
+    if ((up_rev & kReadable) && p.rev.CanRead(now)) ReadInto(p.rev, now);
     // A socket in error, or closed both ways, after its reads ended takes
     // no more bytes either.
     constexpr short kGone = POLLHUP | POLLERR;
@@ -212,9 +224,6 @@ struct Linkem::Loop {
       if (!it->dead) {
         ++it;
         continue;
-      }
-      for (Flow* f : {&it->fwd, &it->rev}) {
-        for (const Packet& pk : f->queue) f->line->queued -= pk.bytes.size();
       }
       it = pairs.erase(it);
     }

@@ -4,8 +4,11 @@
 // Every connection accepted on `listen` is forwarded to `to`. Each direction
 // of the emulated link is one shared serial line: bytes leave at most at
 // `rate_mbit` (over all connections together) and arrive `delay_ms` after
-// they left. At most `queue_bytes` wait in each direction; beyond that the
-// proxy stops reading, so TCP's flow control pushes back on the senders.
+// they left. Each connection holds at most `queue_bytes` in each direction
+// (its receiver's window), and at most `queue_bytes` of all connections
+// together wait for the rate cap (the link's buffer); beyond either the
+// proxy stops reading that connection, so TCP's flow control pushes back on
+// its sender, not on the others.
 //
 // The two directions of a connection close independently, as TCP's do: a
 // side that closes (or resets) still has its bytes in flight delivered,
@@ -36,7 +39,7 @@ struct LinkemOptions {
   std::string to;          // "host:port" to forward to
   double delay_ms = 0;     // one-way delay added in each direction
   double rate_mbit = 0;    // cap per direction in Mbit/s; 0 = unlimited
-  size_t queue_bytes = 0;  // per direction; 0 = 2 * rate * delay, at least 4 MiB
+  size_t queue_bytes = 0;  // see above; 0 = 2 * rate * delay, at least 4 MiB
 };
 
 struct LinkemStats {

@@ -16,10 +16,10 @@ struct ProxiedPair {
   std::unique_ptr<Conn> client, accepted;
 };
 
-ProxiedPair Make(double delay_ms, double rate_mbit) {
+ProxiedPair Make(double delay_ms, double rate_mbit, size_t queue_bytes = 0) {
   ProxiedPair s;
   s.server = std::move(*Listener::Bind("127.0.0.1:0"));
-  auto p = Linkem::Start({"127.0.0.1:0", s.server->address(), delay_ms, rate_mbit, 0});
+  auto p = Linkem::Start({"127.0.0.1:0", s.server->address(), delay_ms, rate_mbit, queue_bytes});
   EXPECT_TRUE(p.ok()) << p.status().ToString();
   s.proxy = std::move(*p);
   const Deadline d = Deadline::AfterMillis(5000);
@@ -109,6 +109,33 @@ TEST(LinkemTest, StopDeliversWhatIsInFlightThenCloses) {
   EXPECT_EQ(f->payload, "in flight");
   uint8_t b;
   EXPECT_EQ(ReadExact(*s.accepted, {&b, 1}, d).code(), StatusCode::kUnavailable);
+}
+
+// Connections share the line, not their backlogs: a receiver that stops
+// reading holds up only its own connection (on a real link its bytes would
+// wait in its own socket buffer).
+TEST(LinkemTest, StalledReceiverDoesNotHoldUpOtherConnections) {
+  ProxiedPair s = Make(/*delay_ms=*/5, /*rate_mbit=*/0, /*queue_bytes=*/256 << 10);
+  const Deadline d = Deadline::AfterMillis(20000);
+  // Connection 1 sends far more than every buffer on its path holds, and
+  // its receiver (s.accepted) never reads.
+  std::thread stalled([&] {
+    SendFrame(*s.client, 64 << 20, std::string(48 << 20, 's'), d).IgnoreError();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the proxy's share fills
+  auto client2 = TcpConnect(s.proxy->address(), d);
+  ASSERT_TRUE(client2.ok());
+  auto accepted2 = s.server->Accept(d);
+  ASSERT_TRUE(accepted2.ok());
+  const std::string payload(1 << 20, 'm');
+  std::thread sender([&] { EXPECT_TRUE(SendFrame(**client2, 300, payload, d).ok()); });
+  auto f = RecvFrame(**accepted2, 2 << 20, Deadline::AfterMillis(5000));
+  sender.join();
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->payload, payload);
+  s.client->Close();  // unblocks the stalled sender
+  s.accepted->Close();
+  stalled.join();
 }
 
 TEST(LinkemTest, CloseOfOneSidePropagates) {
