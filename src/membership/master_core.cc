@@ -66,10 +66,10 @@ void MasterCore::OnMessage(uint64_t conn, const proto::PeerToMaster& m, int64_t 
       out->Send(conn, std::move(ack));
       break;
     }
-    case proto::PeerToMaster::kPong: OnPong(*p, m.pong(), out); break;
+    case proto::PeerToMaster::kPong: OnPong(*p, m.pong(), now, out); break;
     case proto::PeerToMaster::kVote: OnVote(*p, m.vote(), now, out); break;
     case proto::PeerToMaster::kAdopt: OnAdopt(*p, m.adopt(), out); break;
-    case proto::PeerToMaster::kFailure: Suspect(m.failure().suspect(), p->id, now, out); break;
+    case proto::PeerToMaster::kFailure: OnFailure(*p, m.failure(), now, out); break;
     case proto::PeerToMaster::kLeave: OnLeave(*p, m.leave(), out); break;
     case proto::PeerToMaster::kSyncRequest: {
       const proto::SyncRequest& r = m.sync_request();
@@ -213,6 +213,12 @@ void MasterCore::OnVote(Peer& p, const proto::Vote& v, int64_t now, Outbox* out)
   waiting_votes_[p.id] = v.request_id();
   for (uint64_t s : v.suspects()) Suspect(s, p.id, now, out);
   if (waiting_votes_.empty()) return;  // a revision was formed: the announce answers
+  if (v.failed()) {
+    // Its FailureReport was lost (master reconnect) or is still queued
+    // behind this vote: the same verdict, once.
+    AbortRevision("a collective failed on peer " + std::to_string(p.id), out);
+    if (waiting_votes_.empty()) return;
+  }
   if (!PendingIds(true).empty()) {
     FormWithPending(members_, "join", out);
     return;
@@ -234,15 +240,42 @@ void MasterCore::AnswerWaitingVoters(Outbox* out) {
   waiting_votes_.clear();
 }
 
+void MasterCore::OnFailure(Peer& p, const proto::FailureReport& f, int64_t now, Outbox* out) {
+  // A report from an older revision is moot: the newer one already aborts
+  // every collective of it.
+  if (!p.member || f.revision() != revision_) return;
+  TERN_LOG(INFO) << "master: peer " << p.id << " reports a failed collective at revision "
+                 << revision_ << " (suspect " << f.suspect() << "): " << f.message();
+  auto it = peers_.find(f.suspect());
+  if (f.suspect() != p.id && it != peers_.end() && it->second.member) {
+    Suspect(f.suspect(), p.id, now, out);  // the verdict forms the revision
+    return;
+  }
+  AbortRevision("a collective failed on peer " + std::to_string(p.id), out);
+}
+
+void MasterCore::AbortRevision(const std::string& reason, Outbox* out) {
+  if (recovering_) {
+    recovery_changed_ = true;
+    return;
+  }
+  FormWithPending(members_, reason, out);
+}
+
+bool MasterCore::Struck(const Peer& p, int64_t now) const {
+  return p.strike_ms >= 0 && now - p.strike_ms <= options_.strike_window_ms;
+}
+
 void MasterCore::Suspect(uint64_t suspect_id, uint64_t reporter, int64_t now, Outbox* out) {
   auto it = peers_.find(suspect_id);
   if (it == peers_.end() || !it->second.member || suspect_id == reporter) return;
   Peer& s = it->second;
-  if (s.conn == 0 || s.strikes > 0) {
+  if (s.conn == 0 || Struck(s, now)) {
     Drop(suspect_id, "reported failed by peer " + std::to_string(reporter) +
                          (s.conn == 0 ? " while disconnected" : " again"), out);
     return;
   }
+  s.ping_revision = revision_;  // the pong aborts the newest reported revision
   if (s.ping_seq != 0) return;
   s.ping_seq = ++ping_counter_;
   s.ping_deadline_ms = now + options_.verdict_timeout_ms;
@@ -251,10 +284,16 @@ void MasterCore::Suspect(uint64_t suspect_id, uint64_t reporter, int64_t now, Ou
   out->Send(s.conn, std::move(ping));
 }
 
-void MasterCore::OnPong(Peer& p, const proto::Pong& m, Outbox* out) {
+void MasterCore::OnPong(Peer& p, const proto::Pong& m, int64_t now, Outbox* out) {
   if (p.ping_seq == 0 || m.seq() != p.ping_seq) return;
   p.ping_seq = 0;
-  ++p.strikes;  // alive, but reported: a second report drops it
+  p.strike_ms = now;  // alive, but reported: another report soon drops it
+  // The reporter's collective failed all the same: unless a revision was
+  // formed since, abort this one so the members that completed the
+  // operation do not wait in their next one until its deadline.
+  if (p.member && revision_ == p.ping_revision) {
+    AbortRevision("peer " + std::to_string(p.id) + " was reported failed and answers", out);
+  }
   AnswerWaitingVoters(out);
 }
 
@@ -312,8 +351,32 @@ void MasterCore::OnTick(int64_t now, Outbox* out) {
   }
   for (const auto& [id, why] : drops) Drop(id, why, out);
   if (!drops.empty()) AnswerWaitingVoters(out);
+  ProbeMissing(now, out);
   MaybeEndRecovery(now, out);
   MaybeFormInitial(out);
+}
+
+void MasterCore::ProbeMissing(int64_t now, Outbox* out) {
+  if (!recovering_ || now < next_probe_ms_) return;
+  next_probe_ms_ = now + options_.probe_interval_ms;
+  for (uint64_t id : members_) {
+    Peer& p = peers_[id];
+    if (p.conn != 0 || p.probing || p.state_address.empty()) continue;
+    p.probing = true;
+    out->probes.push_back({id, p.state_address});
+  }
+}
+
+void MasterCore::OnProbeResult(uint64_t peer, bool refused, int64_t now, Outbox* out) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  Peer& p = it->second;
+  p.probing = false;
+  if (!refused || !p.member || p.conn != 0) return;
+  // A member killed while the master was away never re-registers; without
+  // this the others would wait for the whole recovery window.
+  Drop(peer, "nothing listens at its state address " + p.state_address + " (process gone)", out);
+  MaybeEndRecovery(now, out);
 }
 
 int64_t MasterCore::NextDeadline() const {
@@ -322,7 +385,7 @@ int64_t MasterCore::NextDeadline() const {
     if (p.conn != 0) next = std::min(next, p.last_seen_ms + options_.heartbeat_timeout_ms + 1);
     if (p.ping_seq != 0) next = std::min(next, p.ping_deadline_ms);
   }
-  if (recovering_) next = std::min(next, recovery_end_ms_);
+  if (recovering_) next = std::min({next, recovery_end_ms_, next_probe_ms_});
   return next;
 }
 
@@ -351,19 +414,22 @@ void MasterCore::Drop(uint64_t id, const std::string& reason, Outbox* out) {
     // Still waiting for the others to come back: shrink quietly; the end
     // of recovery forms the revision.
     members_ = rest;
+    recovery_changed_ = true;
     return;
   }
   FormWithPending(rest, "member lost", out);
 }
 
-void MasterCore::FormWithPending(std::vector<uint64_t> members, const char* reason, Outbox* out) {
+void MasterCore::FormWithPending(std::vector<uint64_t> members, const std::string& reason,
+                                 Outbox* out) {
   for (uint64_t id : PendingIds(true)) members.push_back(id);
   FormRevision(std::move(members), reason, out);
 }
 
-void MasterCore::FormRevision(std::vector<uint64_t> members, const char* reason, Outbox* out) {
-  sync_->Abort(StatusCode::kAborted, std::string("membership changed (") + reason + ")", out);
-  topo_->Abort(StatusCode::kAborted, std::string("membership changed (") + reason + ")", out);
+void MasterCore::FormRevision(std::vector<uint64_t> members, const std::string& reason,
+                              Outbox* out) {
+  sync_->Abort(StatusCode::kAborted, "revision changed (" + reason + ")", out);
+  topo_->Abort(StatusCode::kAborted, "revision changed (" + reason + ")", out);
   const std::set<uint64_t> before(members_.begin(), members_.end());
   for (uint64_t id : members_) {
     auto it = peers_.find(id);
@@ -382,7 +448,6 @@ void MasterCore::FormRevision(std::vector<uint64_t> members, const char* reason,
     p.member = true;
     p.ready = false;
     p.adopted = false;
-    p.strikes = 0;
   }
   TERN_LOG(INFO) << "master: revision " << revision_ << " (" << reason << "): "
                  << members_.size() << " members";

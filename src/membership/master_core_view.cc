@@ -67,16 +67,23 @@ void MasterCore::MaybeEndRecovery(int64_t now, Outbox* out) {
       if (peers_[id].conn != 0) keep.push_back(id);
     }
     for (uint64_t id : missing) {
+      TERN_LOG(WARNING) << "master: dropped peer " << id
+                        << " (member): did not re-register within the recovery window";
       peers_.erase(id);
       ++peers_dropped_;
     }
     members_.clear();
     FormWithPending(keep, "members missing after restart", out);
+  } else if (recovery_changed_) {
+    // Members were dropped (or a collective failed) during the window: the
+    // survivors still hold the old member list under the old number.
+    FormWithPending(members_, "members lost or a collective failed during recovery", out);
   } else if (revision_floor_ > revision_ || (!members_.empty() && !committed_)) {
     // Someone may have been told of a revision we never saw: form a new one
     // above every number that could have been used.
     FormWithPending(members_, "recovered mid-change", out);
   }
+  recovery_changed_ = false;
 }
 
 proto::MasterState MasterCore::Persistent() const {

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "membership/frames.h"
+#include "membership/liveness_probe.h"
 #include "membership/tls.h"
 #include "net/handshake.h"
 #include "util/clock.h"
@@ -22,6 +23,7 @@ constexpr int kMaxHandshakes = 64;
 // A peer that does not read its messages is cut off past this backlog.
 constexpr size_t kMaxQueuedBytes = size_t{64} << 20;
 constexpr int kMaxPollMillis = 200;
+constexpr int64_t kProbeMillis = 500;
 
 int64_t NowMs() { return NowNanos() / 1000000; }
 
@@ -119,7 +121,7 @@ Master::Impl::~Impl() {
   if (loop_.joinable()) loop_.join();
   std::unique_lock<std::mutex> lock(mu_);
   for (net::Conn* c : handshaking_) c->Close();
-  cv_.wait(lock, [&] { return handshake_threads_ == 0; });
+  cv_.wait(lock, [&] { return handshake_threads_ == 0 && probe_threads_ == 0; });
   lock.unlock();
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
@@ -167,6 +169,7 @@ void Master::Impl::Loop() {
     Outbox out;
     const int64_t now = NowMs();
     std::lock_guard<std::mutex> lock(mu_);
+    TakeProbeResults(now, &out);
     for (size_t i = 0; i < ids.size(); ++i) {
       if (fds[i + 2].revents == 0) continue;
       auto it = conns_.find(ids[i]);
@@ -212,12 +215,14 @@ void Master::Impl::CloseConn(uint64_t id, int64_t now, Outbox* out) {
 void Master::Impl::Apply(Outbox& out) {
   // Loop until no further closes cascade (a close can drop a member, which
   // sends announces).
-  while (!out.sends.empty() || !out.closes.empty() || out.persist) {
+  while (!out.sends.empty() || !out.closes.empty() || !out.probes.empty() || out.persist) {
     if (out.persist && store_) {
       Status s = store_->Save(core_.Persistent());
       if (!s.ok()) TERN_LOG(ERROR) << "master: cannot persist state: " << s.ToString();
     }
     out.persist = false;
+    for (membership::Outbox::Probe& p : out.probes) StartProbe(std::move(p));
+    out.probes.clear();
     for (auto& [id, msg] : out.sends) {
       auto it = conns_.find(id);
       if (it == conns_.end()) continue;
@@ -279,6 +284,27 @@ void Master::Impl::Handshake(std::unique_ptr<net::Conn> conn) {
   }
   --handshake_threads_;
   cv_.notify_all();
+}
+
+// REQUIRES: mu_ held (called from Apply).
+void Master::Impl::StartProbe(membership::Outbox::Probe probe) {
+  if (stop_) return;
+  ++probe_threads_;
+  std::thread([this, probe = std::move(probe)] {
+    const membership::ProbeOutcome r =
+        membership::ProbeListener(probe.address, Deadline::AfterMillis(kProbeMillis));
+    std::lock_guard<std::mutex> lock(mu_);
+    probe_results_.emplace_back(probe.peer, r == membership::ProbeOutcome::kRefused);
+    --probe_threads_;
+    Wake();
+    cv_.notify_all();
+  }).detach();
+}
+
+// REQUIRES: mu_ held.
+void Master::Impl::TakeProbeResults(int64_t now, Outbox* out) {
+  for (const auto& [peer, refused] : probe_results_) core_.OnProbeResult(peer, refused, now, out);
+  probe_results_.clear();
 }
 
 void Master::Impl::AdoptHandshaken() {

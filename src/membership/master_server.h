@@ -1,8 +1,8 @@
 // The master's I/O: one event-loop thread that owns every authenticated
 // peer connection and drives MasterCore, plus short-lived threads that run
 // handshakes (a slow or hostile client can only hold its own thread, for
-// at most kHandshakeMillis). Persists the core's view before sending what
-// changed it.
+// at most kHandshakeMillis) and liveness probes of members missing after a
+// restart. Persists the core's view before sending what changed it.
 //
 // Thread-safety: Snapshot() and WaitForRevision() from any thread.
 #ifndef TERN_MEMBERSHIP_MASTER_SERVER_H_
@@ -48,6 +48,8 @@ class Master::Impl {
   void AcceptAll();
   void Handshake(std::unique_ptr<net::Conn> conn);
   void AdoptHandshaken();
+  void StartProbe(membership::Outbox::Probe probe);
+  void TakeProbeResults(int64_t now, membership::Outbox* out);
   void ServeConn(uint64_t id, membership::FramedConn& conn, int64_t now,
                  membership::Outbox* out);
   void Apply(membership::Outbox& out);
@@ -65,6 +67,8 @@ class Master::Impl {
   std::vector<std::unique_ptr<net::Conn>> handshaken_;  // waiting for the loop
   std::set<net::Conn*> handshaking_;                    // in flight (closed on stop)
   int handshake_threads_ = 0;
+  int probe_threads_ = 0;
+  std::vector<std::pair<uint64_t, bool>> probe_results_;  // (peer, refused)
   uint64_t auth_failures_ = 0;
 
   // Owned by the loop thread.

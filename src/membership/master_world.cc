@@ -161,6 +161,7 @@ void MasterWorld::Impl::AdoptAnnounced() {
   }
   view_ = std::move(v);
   suspects_.clear();
+  failed_ = false;
   vote_results_.clear();  // answers to votes of older revisions
   TERN_LOG(INFO) << "peer " << me << ": adopted revision " << view_.revision << " as rank "
                  << view_.rank << " of " << view_.size();
@@ -210,12 +211,13 @@ Status MasterWorld::Impl::UpdateTopology(Deadline deadline) {
       }
       continue;
     }
-    if (pending_ == 0 && suspects_.empty()) return OkStatus();
+    if (pending_ == 0 && suspects_.empty() && !failed_) return OkStatus();
     const uint64_t request = NextRequestId();
     mp::PeerToMaster vote;
     vote.mutable_vote()->set_request_id(request);
     vote.mutable_vote()->set_revision(view_.revision);
     for (uint64_t s : suspects_) vote.mutable_vote()->add_suspects(s);
+    vote.mutable_vote()->set_failed(failed_ && suspects_.empty());
     client_->Send(vote);
     const bool woke = wait([&] {
       return vote_results_.count(request) > 0 || announced_.revision() > view_.revision;
@@ -223,6 +225,7 @@ Status MasterWorld::Impl::UpdateTopology(Deadline deadline) {
     if (announced_.revision() > view_.revision) continue;
     if (vote_results_.erase(request) > 0) {
       suspects_.clear();  // the master found them alive
+      failed_ = false;
       return OkStatus();
     }
     if (!woke) return Unreachable("waiting for the master's answer to a vote");
@@ -231,11 +234,16 @@ Status MasterWorld::Impl::UpdateTopology(Deadline deadline) {
 
 void MasterWorld::Impl::ReportPeerFailure(uint64_t peer_id, const Status& cause) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (view_.RankOf(peer_id) < 0 || peer_id == client_->peer_id()) return;
-  suspects_.insert(peer_id);
+  if (view_.revision == 0) return;
+  const bool blamed = peer_id != client_->peer_id() && view_.RankOf(peer_id) >= 0;
+  if (blamed) {
+    suspects_.insert(peer_id);
+  } else {
+    failed_ = true;  // the next UpdateTopology asks for the abort again
+  }
   mp::PeerToMaster m;
   mp::FailureReport* f = m.mutable_failure();
-  f->set_suspect(peer_id);
+  f->set_suspect(blamed ? peer_id : 0);
   f->set_revision(view_.revision);
   f->set_code(static_cast<int32_t>(cause.code()));
   f->set_message(std::string(cause.message().substr(0, 256)));

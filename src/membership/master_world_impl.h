@@ -104,6 +104,7 @@ class MasterWorld::Impl {
   uint32_t pending_ = 0;
   uint64_t next_peer_id_seen_ = 0;
   std::set<uint64_t> suspects_;
+  bool failed_ = false;  // a collective failed at view_ without blaming a peer
   std::map<uint64_t, std::vector<membership::proto::MasterToPeer>> replies_;
   std::set<uint64_t> open_requests_;  // requests whose replies are kept
   std::set<uint64_t> vote_results_;
