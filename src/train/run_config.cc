@@ -17,7 +17,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     RunConfig, model, mlp_hidden, data_dir, max_train, non_iid, workers, steps, batch, lr,
     weight_decay, warmup, cosine, seed, threads, strategy, codec, inner_steps, strategy_params,
     timeout_ms, eval_every, eval_samples, final_eval_samples, link_rate_mbit, link_delay_ms, chaos,
-    chaos_at)
+    chaos_at, chaos_wait_for_join)
 
 namespace {
 

@@ -77,6 +77,10 @@ struct RunConfig {
   // its steps, start a replacement (local runs only).
   bool chaos = false;
   double chaos_at = 0.4;
+  // Test-only (no flag): survivors of the kill wait, up to the join
+  // timeout, until the replacement is pending and admit it before they go
+  // on, so a test's short run cannot end before the replacement joined.
+  bool chaos_wait_for_join = false;
 };
 
 // kInvalidArgument naming the flag for anything out of range (workers 1 ..

@@ -78,6 +78,8 @@ class WorkerRun {
   WorkerEvent Event(const char* kind);
   double Wall() const { return NowSeconds() - t0_ - eval_seconds_; }
   Status SafePointNow();
+  // One safe point and its event; the members of the revision it ended on.
+  Result<int> OneSafePoint();
   // Runs `hook` until it succeeds, reaching a safe point after each
   // retryable failure.
   Status WithRetry(const std::function<Status()>& hook);
@@ -156,6 +158,23 @@ Status WorkerRun::Setup() {
 }
 
 Status WorkerRun::SafePointNow() {
+  TERN_ASSIGN_OR_RETURN(int members, OneSafePoint());
+  if (!c_.chaos_wait_for_join) return OkStatus();
+  // Test-only (RunConfig::chaos_wait_for_join): a survivor of a kill waits
+  // for the replacement to be pending and admits it before it goes on, so
+  // a short run cannot end before the replacement joined.
+  const Deadline deadline = Deadline::After(o_.join_timeout);
+  while (members < c_.workers && !deadline.Expired()) {
+    if (!sp_->Due()) {
+      std::this_thread::sleep_for(milliseconds(10));
+      continue;
+    }
+    TERN_ASSIGN_OR_RETURN(members, OneSafePoint());
+  }
+  return OkStatus();
+}
+
+Result<int> WorkerRun::OneSafePoint() {
   TERN_ASSIGN_OR_RETURN(SafePointReport r, sp_->Run());
   ++safe_points_;
   // The run's step, not this trainer's: a joiner (or a repaired peer)
@@ -173,7 +192,7 @@ Status WorkerRun::SafePointNow() {
   e.seconds = r.seconds;
   e.joined = r.self_joined;
   sink_->Emit(e);
-  return OkStatus();
+  return r.members;
 }
 
 Status WorkerRun::WithRetry(const std::function<Status()>& hook) {

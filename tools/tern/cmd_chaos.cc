@@ -8,7 +8,9 @@
 // Chaos events happen one at a time: kill a peer (SIGKILL) at a random
 // point of a step, wait until every survivor completed a step again (the
 // recovery time), then start a replacement that joins as a new peer; or
-// kill the master and restart it from its --state-dir.
+// kill the master and restart it from its --state-dir (optionally killing a
+// peer while it is down). Recoveries of 500 ms or more are listed in the
+// report with why the master dropped the victim (cmd_chaos_report.h).
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -28,6 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cmd_chaos_report.h"
 #include "command.h"
 #include "tern/master.h"
 #include "util/clock.h"
@@ -43,6 +46,7 @@ struct ChaosFlags {
   size_t numel = 1 << 18;
   int compute_ms = 20;
   double master_kill_fraction = 0.25;
+  double peer_kill_while_master_down = 0;
   int max_seconds = 600;
   int hang_seconds = 30;
   bool json = false;
@@ -55,6 +59,7 @@ struct Worker {
   std::string buffer;  // partial line
   bool finished = false;
   bool killed = false;
+  uint64_t peer = 0;   // its peer id, once it joined
 };
 
 double Percentile(std::vector<double> v, double p) {
@@ -80,7 +85,8 @@ class Chaos {
   void OnLine(Worker& w, const std::string& line);
   void Reap();
   void MaybeAct(int64_t now);
-  void KillPeer(int64_t now);
+  void KillPeer();
+  void EndRecovery(int64_t now);
   void Report(double seconds);
   void Cleanup();
   void Log(const std::string& event);
@@ -97,13 +103,15 @@ class Chaos {
   Phase phase_ = Phase::kIdle;
   int64_t phase_until_ = 0;  // deadline of the current phase (ns)
   int64_t kill_time_ = 0;
+  int64_t master_restart_time_ = 0;  // 0: never restarted
+  int64_t double_kill_at_ = 0;       // a peer kill planned while the master is down
   std::map<pid_t, int64_t> survivors_;  // pid -> first success after the kill (0: none yet)
   pid_t joiner_ = -1;
   int64_t last_progress_ = 0;
   uint64_t max_step_ = 0;
   // (step, revision) -> hashes seen: more than one is a divergence.
   std::map<std::pair<uint64_t, uint64_t>, std::set<std::string>> after_step_, after_sync_;
-  std::vector<double> recovery_ms_;
+  std::vector<ChaosRecovery> recoveries_;
   int kills_ = 0, joins_ = 0, master_restarts_ = 0, hangs_ = 0, failures_ = 0;
   int worker_errors_ = 0, recovery_timeouts_ = 0;
   std::ofstream events_;
@@ -192,6 +200,8 @@ void Chaos::OnLine(Worker& w, const std::string& line) {
   in >> kind;
   if (kind == "X") {
     w.finished = true;
+  } else if (kind == "J") {
+    in >> w.peer;
   } else if (kind == "F") {
     ++failures_;
   } else if (kind == "S" && (in >> step >> rev >> hash)) {
@@ -203,8 +213,7 @@ void Chaos::OnLine(Worker& w, const std::string& line) {
     max_step_ = std::max(max_step_, step);
     last_progress_ = NowNanos();
     auto it = survivors_.find(w.pid);
-    if (phase_ == Phase::kRecovering && it != survivors_.end() && it->second == 0 &&
-        t > kill_time_) {
+    if (it != survivors_.end() && it->second == 0 && t > kill_time_) {
       it->second = t;
     }
     if (phase_ == Phase::kJoining && w.pid == joiner_) phase_until_ = 0;
@@ -245,7 +254,8 @@ void Chaos::Reap() {
   }
 }
 
-void Chaos::KillPeer(int64_t now) {
+// Kills a random live peer and starts timing the survivors' recovery.
+void Chaos::KillPeer() {
   std::vector<pid_t> alive;
   for (const auto& [pid, w] : workers_) {
     if (w.pid > 0 && !w.finished) alive.push_back(pid);
@@ -260,7 +270,31 @@ void Chaos::KillPeer(int64_t now) {
   for (pid_t p : alive) {
     if (p != victim) survivors_[p] = 0;
   }
-  phase_ = Phase::kRecovering;
+  ChaosRecovery r;
+  r.kill_ms = static_cast<double>(kill_time_ - start_) * 1e-6;
+  r.step = max_step_;
+  r.peer = workers_[victim].peer;
+  r.master_down = master_ < 0;
+  if (master_restart_time_ > 0) {
+    r.since_master_restart_ms = static_cast<double>(kill_time_ - master_restart_time_) * 1e-6;
+  }
+  recoveries_.push_back(r);
+}
+
+// The recovery phase ended (all survivors stepped, or it timed out): start
+// a replacement unless the run is about to end.
+void Chaos::EndRecovery(int64_t now) {
+  survivors_.clear();
+  // A replacement joins unless the run is about to end (a peer that
+  // found nobody left would start a new run from its own state).
+  if (max_step_ + 2 >= f_.steps) {
+    phase_ = Phase::kIdle;
+    return;
+  }
+  StartWorker();
+  ++joins_;
+  joiner_ = std::prev(workers_.end())->first;
+  phase_ = Phase::kJoining;
   phase_until_ = now + int64_t{15} * 1000000000;
 }
 
@@ -275,9 +309,16 @@ void Chaos::MaybeAct(int64_t now) {
         ::kill(master_, SIGKILL);
         Log("killed the master at step " + std::to_string(max_step_));
         phase_ = Phase::kMasterDown;
-        phase_until_ = now + Uniform(100, 800) * 1000000;
+        const int64_t down_ms = Uniform(100, 800);
+        phase_until_ = now + down_ms * 1000000;
+        double_kill_at_ = 0;
+        if (static_cast<double>(rng_.UniformFloat()) < f_.peer_kill_while_master_down) {
+          double_kill_at_ = now + Uniform(10, down_ms - 10) * 1000000;
+        }
       } else if (Alive() >= 2) {
-        KillPeer(now);
+        KillPeer();
+        phase_ = Phase::kRecovering;
+        phase_until_ = now + int64_t{15} * 1000000000;
       }
       return;
     case Phase::kRecovering: {
@@ -287,10 +328,11 @@ void Chaos::MaybeAct(int64_t now) {
         all = all && t != 0;
         last = std::max(last, t);
       }
-      if (all) recovery_ms_.push_back(static_cast<double>(last - kill_time_) * 1e-6);
       if (!all && now < phase_until_ && !survivors_.empty()) return;
-      if (all) Log("recovered in " + std::to_string(recovery_ms_.back()) + " ms");
-      if (!all && !survivors_.empty()) {
+      if (all) {
+        recoveries_.back().ms = static_cast<double>(last - kill_time_) * 1e-6;
+        Log("recovered in " + std::to_string(recoveries_.back().ms) + " ms");
+      } else if (!survivors_.empty()) {
         ++recovery_timeouts_;
         std::string waiting;
         for (const auto& [pid, t] : survivors_) {
@@ -298,25 +340,26 @@ void Chaos::MaybeAct(int64_t now) {
         }
         Log("recovery timed out; no step from" + waiting);
       }
-      survivors_.clear();
-      // A replacement joins unless the run is about to end (a peer that
-      // found nobody left would start a new run from its own state).
-      if (max_step_ + 2 >= f_.steps) {
-        phase_ = Phase::kIdle;
-        return;
-      }
-      StartWorker();
-      ++joins_;
-      joiner_ = std::prev(workers_.end())->first;
-      phase_ = Phase::kJoining;
-      phase_until_ = now + int64_t{15} * 1000000000;
+      EndRecovery(now);
       return;
     }
     case Phase::kMasterDown:
+      if (double_kill_at_ != 0 && now >= double_kill_at_ && Alive() >= 2) {
+        double_kill_at_ = 0;
+        KillPeer();  // while the master is down: it must notice once back
+      }
       if (now < phase_until_ || master_ >= 0) return;
       StartMaster();
       Log("restarted the master");
       ++master_restarts_;
+      master_restart_time_ = NowNanos();
+      if (!survivors_.empty()) {
+        recoveries_.back().restart_ms =
+            static_cast<double>(master_restart_time_ - kill_time_) * 1e-6;
+        phase_ = Phase::kRecovering;
+        phase_until_ = now + int64_t{15} * 1000000000;
+        return;
+      }
       phase_ = Phase::kIdle;
       phase_until_ = now + Uniform(200, 1000) * 1000000;
       return;
@@ -367,6 +410,18 @@ int Chaos::Run() {
 }
 
 void Chaos::Report(double seconds) {
+  std::vector<std::string> master_logs;
+  for (int i = 0; i <= static_cast<int>(workers_.size()); ++i) {
+    const std::string path = dir_ + "/master-" + std::to_string(i) + ".log";
+    if (std::filesystem::exists(path)) master_logs.push_back(path);
+  }
+  const std::map<uint64_t, std::string> reasons = ReadDropReasons(master_logs);
+  std::vector<double> recovery_ms;
+  for (ChaosRecovery& r : recoveries_) {
+    auto it = reasons.find(r.peer);
+    if (it != reasons.end()) r.cause = it->second;
+    if (r.ms >= 0) recovery_ms.push_back(r.ms);
+  }
   std::set<uint64_t> divergent;
   for (const auto* groups : {&after_step_, &after_sync_}) {
     for (const auto& [key, hashes] : *groups) {
@@ -379,14 +434,16 @@ void Chaos::Report(double seconds) {
                       {"master_restarts", master_restarts_},
                       {"divergent_steps", divergent.size()},
                       {"hangs", hangs_},
-                      {"recovery_ms_p50", Percentile(recovery_ms_, 0.5)},
-                      {"recovery_ms_p99", Percentile(recovery_ms_, 0.99)},
-                      {"recoveries", recovery_ms_.size()},
+                      {"recovery_ms_p50", Percentile(recovery_ms, 0.5)},
+                      {"recovery_ms_p99", Percentile(recovery_ms, 0.99)},
+                      {"recovery_ms_max", Percentile(recovery_ms, 1.0)},
+                      {"recoveries", recovery_ms.size()},
                       {"recovery_timeouts", recovery_timeouts_},
                       {"failed_collectives", failures_},
                       {"worker_errors", worker_errors_},
                       {"ranks", f_.ranks},
                       {"seconds", seconds}};
+  j.update(RecoveryDetails(recoveries_, 500.0));
   std::printf("%s\n", f_.json ? j.dump().c_str() : j.dump(2).c_str());
   if (hangs_ > 0 || worker_errors_ > 0 || f_.keep_logs) {
     std::fprintf(stderr, "chaos: logs kept in %s\n", dir_.c_str());
@@ -441,6 +498,10 @@ TERN_COMMAND(Chaos, "chaos") {
   cmd->add_option("--master-kill-fraction", f->master_kill_fraction,
                   "share of chaos events that kill the master")->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--peer-kill-while-master-down", f->peer_kill_while_master_down,
+                  "share of master kills during which a peer is killed too (it never "
+                  "re-registers: the restarted master must notice)")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--hang-seconds", f->hang_seconds, "no progress this long is a hang")
       ->capture_default_str()->check(CLI::Range(1, 3600));
   cmd->add_option("--max-seconds", f->max_seconds, "give up (as a hang) after this long")

@@ -3,6 +3,7 @@
 // joins through the master, all-reduces a gradient and syncs the
 // replicated state every step, and reports to the orchestrator on stdout:
 //
+//   J <peer id>                           joined (admitted into a revision)
 //   S <step> <revision> <state hash>      after every successful sync
 //   D <step> <revision> <state hash> <t>  after every applied step (t: CLOCK_MONOTONIC ns)
 //   F <step> <status code>                a failed all-reduce (the step is retried)
@@ -62,6 +63,7 @@ int RunWorker(const WorkerFlags& f) {
   auto world = MasterWorld::Join(o, milliseconds(60000));
   if (!world.ok()) return Fail(world.status());
   SetLogPrefix("peer " + std::to_string((*world)->peer_id()));
+  Emit("J " + std::to_string((*world)->peer_id()));
   CommunicatorOptions co;
   co.streams = 1;
   co.connect_timeout = milliseconds(5000);

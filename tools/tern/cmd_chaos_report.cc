@@ -1,0 +1,68 @@
+#include "cmd_chaos_report.h"
+
+#include <cctype>
+#include <fstream>
+
+namespace tern::cli {
+
+std::map<uint64_t, std::string> ReadDropReasons(const std::vector<std::string>& log_paths) {
+  static const std::string kMarker = "master: dropped peer ";
+  std::map<uint64_t, std::string> reasons;
+  for (const std::string& path : log_paths) {
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) {
+      const size_t at = line.find(kMarker);
+      if (at == std::string::npos) continue;
+      size_t pos = at + kMarker.size();
+      uint64_t id = 0;
+      bool digits = false;
+      for (; pos < line.size() && std::isdigit(static_cast<unsigned char>(line[pos])); ++pos) {
+        id = id * 10 + static_cast<uint64_t>(line[pos] - '0');
+        digits = true;
+      }
+      const size_t colon = line.find("): ", pos);
+      if (!digits || colon == std::string::npos) continue;
+      reasons[id] = line.substr(colon + 3);
+    }
+  }
+  return reasons;
+}
+
+std::string NormalizeReason(const std::string& reason) {
+  std::string out;
+  for (size_t i = 0; i < reason.size(); ++i) {
+    if (std::isdigit(static_cast<unsigned char>(reason[i]))) {
+      while (i + 1 < reason.size() &&
+             (std::isdigit(static_cast<unsigned char>(reason[i + 1])) ||
+              ((reason[i + 1] == '.' || reason[i + 1] == ':') && i + 2 < reason.size() &&
+               std::isdigit(static_cast<unsigned char>(reason[i + 2]))))) {
+        ++i;
+      }
+      out += 'N';
+    } else {
+      out += reason[i];
+    }
+  }
+  return out;
+}
+
+nlohmann::json RecoveryDetails(const std::vector<ChaosRecovery>& recoveries, double slow_ms) {
+  nlohmann::json causes = nlohmann::json::object();
+  nlohmann::json slow = nlohmann::json::array();
+  for (const ChaosRecovery& r : recoveries) {
+    const std::string cause = r.cause.empty() ? "unknown" : NormalizeReason(r.cause);
+    causes[cause] = causes.value(cause, 0) + 1;
+    if (r.ms >= 0 && r.ms < slow_ms) continue;
+    slow.push_back({{"kill_ms", r.kill_ms},
+                    {"step", r.step},
+                    {"peer", r.peer},
+                    {"ms", r.ms},
+                    {"master_down", r.master_down},
+                    {"restart_ms", r.restart_ms},
+                    {"since_master_restart_ms", r.since_master_restart_ms},
+                    {"cause", r.cause.empty() ? "unknown" : r.cause}});
+  }
+  return {{"recovery_causes", causes}, {"slow_recoveries", slow}};
+}
+
+}  // namespace tern::cli

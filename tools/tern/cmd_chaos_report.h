@@ -1,0 +1,43 @@
+// What `tern chaos` (cmd_chaos.cc) records about each recovery, and how it
+// explains the slow ones: the victim, when it was killed relative to master
+// restarts, and why the master dropped it (read back from the master's
+// logs, which print every drop with its reason).
+#ifndef TERN_TOOLS_TERN_CMD_CHAOS_REPORT_H_
+#define TERN_TOOLS_TERN_CMD_CHAOS_REPORT_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tern::cli {
+
+struct ChaosRecovery {
+  double kill_ms = 0;       // since the run started
+  uint64_t step = 0;        // the highest step reported at the kill
+  uint64_t peer = 0;        // the victim's peer id (0: it never reported one)
+  bool master_down = false;  // killed while the master was down
+  double restart_ms = -1;    // master_down: from the kill to the master's restart
+  // Since the last master restart (-1: none yet) at the kill.
+  double since_master_restart_ms = -1;
+  double ms = -1;           // until every survivor stepped again; -1: timed out
+  std::string cause;        // why the master dropped the victim
+};
+
+// "master: dropped peer N (member): REASON" lines of these logs, in order;
+// the last reason per peer id wins (a dead peer is dropped once more at most).
+std::map<uint64_t, std::string> ReadDropReasons(const std::vector<std::string>& log_paths);
+
+// REASON with numbers (ids, addresses, milliseconds) replaced by "N", so
+// recoveries can be counted by cause.
+std::string NormalizeReason(const std::string& reason);
+
+// {"recovery_causes": {cause: count}, "slow_recoveries": [...]} where slow
+// means at least `slow_ms` or timed out.
+nlohmann::json RecoveryDetails(const std::vector<ChaosRecovery>& recoveries, double slow_ms);
+
+}  // namespace tern::cli
+
+#endif  // TERN_TOOLS_TERN_CMD_CHAOS_REPORT_H_
