@@ -2,6 +2,15 @@
 // random while every step all-reduces and syncs the replicated state.
 // The short run is in the default test set; TERN_CHAOS_LONG builds the
 // acceptance run (6 ranks, 200 steps), labelled slow.
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <set>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -19,16 +28,23 @@ constexpr int kRanks = 4;
 constexpr int kSteps = 60;
 #endif
 
+// Runs `tern args...`; returns its JSON line with "exit_code" added.
+nlohmann::json RunTern(const std::vector<std::string>& args) {
+  Child c = Child::Start(args);
+  std::string last;
+  while (auto line = c.ReadLine(std::chrono::minutes(10))) last = *line;
+  const int code = c.Wait();
+  nlohmann::json r = nlohmann::json::parse(last, nullptr, /*allow_exceptions=*/false);
+  if (r.is_object()) r["exit_code"] = code;
+  return r;
+}
+
 nlohmann::json RunChaos(int seed, std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {"chaos", "--ranks", std::to_string(kRanks), "--steps",
                                    std::to_string(kSteps), "--seed", std::to_string(seed),
                                    "--json"};
   args.insert(args.end(), extra.begin(), extra.end());
-  Child c = Child::Start(args);
-  std::string last;
-  while (auto line = c.ReadLine(std::chrono::minutes(10))) last = *line;
-  c.Wait();
-  return nlohmann::json::parse(last, nullptr, /*allow_exceptions=*/false);
+  return RunTern(args);
 }
 
 void ExpectNoDivergenceNoHang(std::initializer_list<int> seeds) {
@@ -40,6 +56,8 @@ void ExpectNoDivergenceNoHang(std::initializer_list<int> seeds) {
     EXPECT_EQ(r["divergent_steps"], 0);
     EXPECT_EQ(r["hangs"], 0);
     EXPECT_EQ(r["worker_errors"], 0);
+    EXPECT_EQ(r["verdict"], "ok");
+    EXPECT_EQ(r["exit_code"], 0);
     EXPECT_GT(r["kills"].get<int>(), 0);
     // Every killed peer is replaced, except one killed in the last steps.
     EXPECT_GE(r["joins"].get<int>(), r["kills"].get<int>() - 1);
@@ -71,6 +89,94 @@ TEST(ChaosTest, PeersKilledInsideAllReducesEndBitIdentical) {
   // Most kills interrupted an all-reduce on the survivors.
   EXPECT_GE(r["failed_collectives"].get<int>(), r["kills"].get<int>());
 }
+
+// Replacements killed during their join (registering, waiting for
+// admission, receiving the state, connecting) never stall the others.
+TEST(ChaosTest, ReplacementsKilledWhileJoiningNeverDivergeOrHang) {
+  nlohmann::json r = RunTern({"chaos", "--ranks", "4", "--steps", "30", "--seed", "5",
+                              "--joiner-kill-fraction", "1", "--master-kill-fraction", "0",
+                              "--json"});
+  ASSERT_TRUE(r.is_object());
+  std::printf("chaos with joiners killed: %s\n", r.dump().c_str());
+  EXPECT_EQ(r["steps"], 30);
+  EXPECT_EQ(r["divergent_steps"], 0);
+  EXPECT_EQ(r["hangs"], 0);
+  EXPECT_EQ(r["verdict"], "ok");
+  EXPECT_EQ(r["exit_code"], 0);
+  EXPECT_GT(r["joiner_kills"].get<int>(), 0);
+}
+
+// No step within --hang-seconds is a hang: the verdict says so and the
+// exit code is non-zero.
+TEST(ChaosTest, HangIsAFailedVerdictAndNonZeroExit) {
+  nlohmann::json r = RunTern({"chaos", "--ranks", "2", "--steps", "3", "--compute-ms", "4000",
+                              "--hang-seconds", "1", "--json"});
+  ASSERT_TRUE(r.is_object());
+  EXPECT_EQ(r["hangs"], 1);
+  EXPECT_EQ(r["verdict"], "fail");
+  EXPECT_EQ(r["exit_code"], 1);
+  ASSERT_TRUE(r["failures"].is_array());
+  ASSERT_FALSE(r["failures"].empty());
+  EXPECT_NE(r["failures"][0].get<std::string>().find("hang"), std::string::npos);
+}
+
+// The processes whose parent is `parent`, from /proc.
+std::set<pid_t> ChildrenOf(pid_t parent) {
+  std::set<pid_t> out;
+  DIR* d = ::opendir("/proc");
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid <= 0) continue;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t paren = stat.rfind(')');  // the command name may hold spaces
+    if (paren == std::string::npos) continue;
+    char state = 0;
+    int ppid = 0;
+    if (std::sscanf(stat.c_str() + paren + 1, " %c %d", &state, &ppid) == 2 && ppid == parent) {
+      out.insert(pid);
+    }
+  }
+  ::closedir(d);
+  return out;
+}
+
+// Gone, or a zombie (dead; its new parent has not reaped it yet).
+bool Dead(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (stat.empty()) return true;
+  const size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+}
+
+// Starts a long chaos run, waits until its master and peers are up, stops
+// the driver with `signal`, and expects every child to die with it.
+void ExpectNoOrphansAfter(int signal, int expected_exit) {
+  Child c = Child::Start({"chaos", "--ranks", "3", "--steps", "100000", "--json"});
+  std::set<pid_t> children;
+  for (int i = 0; i < 200 && children.size() < 4; ++i) {  // master + 3 peers
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    children = ChildrenOf(c.pid());
+  }
+  ASSERT_GE(children.size(), 4u) << "the driver did not start its processes";
+  c.Kill(signal);
+  EXPECT_EQ(c.Wait(), expected_exit);
+  for (pid_t pid : children) {
+    bool dead = false;
+    for (int i = 0; i < 100 && !(dead = Dead(pid)); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(dead) << "process " << pid << " outlived the chaos driver";
+    if (!dead) ::kill(pid, SIGKILL);
+  }
+}
+
+TEST(ChaosTest, SigtermKillsAndReapsEveryProcess) { ExpectNoOrphansAfter(SIGTERM, 128 + SIGTERM); }
+TEST(ChaosTest, SigintKillsAndReapsEveryProcess) { ExpectNoOrphansAfter(SIGINT, 128 + SIGINT); }
+// SIGKILL cannot be caught: the children's parent-death signal kills them.
+TEST(ChaosTest, KilledDriverTakesItsProcessesWithIt) { ExpectNoOrphansAfter(SIGKILL, 128 + SIGKILL); }
 #endif
 
 }  // namespace

@@ -30,6 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cmd_chaos_procs.h"
 #include "cmd_chaos_report.h"
 #include "command.h"
 #include "tern/master.h"
@@ -47,6 +48,7 @@ struct ChaosFlags {
   int compute_ms = 20;
   double master_kill_fraction = 0.25;
   double peer_kill_while_master_down = 0;
+  double joiner_kill_fraction = 0;
   int max_seconds = 600;
   int hang_seconds = 30;
   bool json = false;
@@ -80,14 +82,20 @@ class Chaos {
  private:
   pid_t Spawn(const std::vector<std::string>& args, int stdout_fd, int keep_fd);
   void StartMaster();
-  void StartWorker();
+  pid_t StartWorker();
   void ReadWorker(Worker& w);
   void OnLine(Worker& w, const std::string& line);
   void Reap();
   void MaybeAct(int64_t now);
-  void KillPeer();
+  void KillPeer(pid_t victim);
+  pid_t RandomLivePeer();
   void EndRecovery(int64_t now);
-  void Report(double seconds);
+  // Prints the report; returns the exit code (0: no divergence, hang,
+  // stuck recovery or peer error).
+  int Report(double seconds);
+  // SIGKILLs the master and every live peer and reaps them; returns how
+  // many processes were reaped.
+  int StopChildren();
   void Cleanup();
   void Log(const std::string& event);
   size_t Alive() const;
@@ -107,13 +115,19 @@ class Chaos {
   int64_t double_kill_at_ = 0;       // a peer kill planned while the master is down
   std::map<pid_t, int64_t> survivors_;  // pid -> first success after the kill (0: none yet)
   pid_t joiner_ = -1;
+  // A replacement to kill during its join: at which line of it ('-': any
+  // time soon after its start, 'R' registered, 'J' admitted, 'S' received
+  // the state), then when (0: not yet known, or not to be killed).
+  char joiner_kill_on_ = 0;
+  int64_t joiner_kill_at_ = 0;
   int64_t last_progress_ = 0;
   uint64_t max_step_ = 0;
   // (step, revision) -> hashes seen: more than one is a divergence.
   std::map<std::pair<uint64_t, uint64_t>, std::set<std::string>> after_step_, after_sync_;
   std::vector<ChaosRecovery> recoveries_;
   int kills_ = 0, joins_ = 0, master_restarts_ = 0, hangs_ = 0, failures_ = 0;
-  int worker_errors_ = 0, recovery_timeouts_ = 0;
+  int worker_errors_ = 0, recovery_timeouts_ = 0, joiner_kills_ = 0;
+  int stop_signal_ = 0;  // SIGINT/SIGTERM/SIGHUP that interrupted the run
   std::ofstream events_;
   int64_t start_ = NowNanos();
 };
@@ -148,21 +162,7 @@ Status Chaos::Setup() {
 
 pid_t Chaos::Spawn(const std::vector<std::string>& args, int stdout_fd, int keep_fd) {
   const std::string log = dir_ + "/" + args[0] + "-" + std::to_string(workers_.size()) + ".log";
-  const pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  // Child: only async-signal-safe calls until exec.
-  if (stdout_fd >= 0) ::dup2(stdout_fd, 1);
-  const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  if (err >= 0) ::dup2(err, 2);
-  if (stdout_fd < 0 && err >= 0) ::dup2(err, 1);
-  if (keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, 0);
-  std::vector<char*> argv;
-  std::string self = "/proc/self/exe";
-  argv.push_back(self.data());
-  for (const std::string& s : args) argv.push_back(const_cast<char*>(s.c_str()));
-  argv.push_back(nullptr);
-  ::execv("/proc/self/exe", argv.data());
-  ::_exit(127);
+  return SpawnSelf(args, log, stdout_fd, keep_fd);
 }
 
 void Chaos::StartMaster() {
@@ -172,18 +172,23 @@ void Chaos::StartMaster() {
                   -1, listen_fd_);
 }
 
-void Chaos::StartWorker() {
+pid_t Chaos::StartWorker() {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return;
+  if (::pipe2(fds, O_CLOEXEC) != 0) return -1;
   const pid_t pid = Spawn({"chaos-worker", "--master", master_address_, "--secret-file",
                            secret_file_, "--numel", std::to_string(f_.numel), "--steps",
                            std::to_string(f_.steps), "--seed", std::to_string(f_.seed),
                            "--compute-ms", std::to_string(f_.compute_ms)},
                           fds[1], -1);
   ::close(fds[1]);
+  if (pid < 0) {
+    ::close(fds[0]);
+    return -1;
+  }
   ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
   workers_[pid] = Worker{pid, fds[0], "", false, false};
   Log("started worker " + std::to_string(pid));
+  return pid;
 }
 
 size_t Chaos::Alive() const {
@@ -200,7 +205,7 @@ void Chaos::OnLine(Worker& w, const std::string& line) {
   in >> kind;
   if (kind == "X") {
     w.finished = true;
-  } else if (kind == "J") {
+  } else if (kind == "J" || kind == "R") {
     in >> w.peer;
   } else if (kind == "F") {
     ++failures_;
@@ -217,6 +222,10 @@ void Chaos::OnLine(Worker& w, const std::string& line) {
       it->second = t;
     }
     if (phase_ == Phase::kJoining && w.pid == joiner_) phase_until_ = 0;
+  }
+  if (w.pid == joiner_ && joiner_kill_on_ != 0 && kind.size() == 1 &&
+      kind[0] == joiner_kill_on_ && joiner_kill_at_ == 0) {
+    joiner_kill_at_ = NowNanos() + Uniform(0, 20) * 1000000;
   }
 }
 
@@ -254,13 +263,20 @@ void Chaos::Reap() {
   }
 }
 
-// Kills a random live peer and starts timing the survivors' recovery.
-void Chaos::KillPeer() {
+pid_t Chaos::RandomLivePeer() {
   std::vector<pid_t> alive;
   for (const auto& [pid, w] : workers_) {
     if (w.pid > 0 && !w.finished) alive.push_back(pid);
   }
-  const pid_t victim = alive[static_cast<size_t>(Uniform(0, static_cast<int64_t>(alive.size()) - 1))];
+  return alive[static_cast<size_t>(Uniform(0, static_cast<int64_t>(alive.size()) - 1))];
+}
+
+// Kills `victim` and starts timing the survivors' recovery.
+void Chaos::KillPeer(pid_t victim) {
+  std::vector<pid_t> alive;
+  for (const auto& [pid, w] : workers_) {
+    if (w.pid > 0 && !w.finished) alive.push_back(pid);
+  }
   workers_[victim].killed = true;
   ::kill(victim, SIGKILL);
   Log("killed worker " + std::to_string(victim) + " at step " + std::to_string(max_step_));
@@ -275,6 +291,7 @@ void Chaos::KillPeer() {
   r.step = max_step_;
   r.peer = workers_[victim].peer;
   r.master_down = master_ < 0;
+  r.joining = victim == joiner_ && phase_ == Phase::kJoining;
   if (master_restart_time_ > 0) {
     r.since_master_restart_ms = static_cast<double>(kill_time_ - master_restart_time_) * 1e-6;
   }
@@ -291,11 +308,21 @@ void Chaos::EndRecovery(int64_t now) {
     phase_ = Phase::kIdle;
     return;
   }
-  StartWorker();
+  // (workers_ is keyed by pid, and pids wrap: the new pid may be smaller.)
+  joiner_ = StartWorker();
   ++joins_;
-  joiner_ = std::prev(workers_.end())->first;
   phase_ = Phase::kJoining;
   phase_until_ = now + int64_t{15} * 1000000000;
+  joiner_kill_on_ = 0;
+  joiner_kill_at_ = 0;
+  if (f_.joiner_kill_fraction > 0 &&
+      static_cast<double>(rng_.UniformFloat()) < f_.joiner_kill_fraction) {
+    // Each stage of a join equally often: starting and registering,
+    // waiting to be admitted, receiving the state, and (up to 20 ms after
+    // its first sync) connecting for its first all-reduce.
+    joiner_kill_on_ = "-RJS"[Uniform(0, 3)];
+    if (joiner_kill_on_ == '-') joiner_kill_at_ = now + Uniform(0, 50) * 1000000;
+  }
 }
 
 void Chaos::MaybeAct(int64_t now) {
@@ -316,7 +343,7 @@ void Chaos::MaybeAct(int64_t now) {
           double_kill_at_ = now + Uniform(10, down_ms - 10) * 1000000;
         }
       } else if (Alive() >= 2) {
-        KillPeer();
+        KillPeer(RandomLivePeer());
         phase_ = Phase::kRecovering;
         phase_until_ = now + int64_t{15} * 1000000000;
       }
@@ -346,7 +373,7 @@ void Chaos::MaybeAct(int64_t now) {
     case Phase::kMasterDown:
       if (double_kill_at_ != 0 && now >= double_kill_at_ && Alive() >= 2) {
         double_kill_at_ = 0;
-        KillPeer();  // while the master is down: it must notice once back
+        KillPeer(RandomLivePeer());  // while the master is down: it must notice once back
       }
       if (now < phase_until_ || master_ >= 0) return;
       StartMaster();
@@ -364,6 +391,17 @@ void Chaos::MaybeAct(int64_t now) {
       phase_until_ = now + Uniform(200, 1000) * 1000000;
       return;
     case Phase::kJoining:
+      if (joiner_kill_at_ != 0 && now >= joiner_kill_at_ && phase_until_ != 0 && chaos_allowed &&
+          Alive() >= 2 && workers_.count(joiner_) > 0 && workers_[joiner_].pid > 0) {
+        // The replacement dies before its first step; another one follows.
+        joiner_kill_on_ = 0;
+        joiner_kill_at_ = 0;
+        ++joiner_kills_;
+        KillPeer(joiner_);
+        phase_ = Phase::kRecovering;
+        phase_until_ = now + int64_t{15} * 1000000000;
+        return;
+      }
       if (now < phase_until_) return;
       phase_ = Phase::kIdle;
       phase_until_ = now + Uniform(0, 200) * 1000000;  // a random point of the next step
@@ -387,6 +425,7 @@ int Chaos::Run() {
       pids.push_back(pid);
     }
     ::poll(fds.data(), fds.size(), 10);
+    if ((stop_signal_ = StopSignal()) != 0) break;
     for (size_t i = 0; i < fds.size(); ++i) {
       if (fds[i].revents) ReadWorker(workers_[pids[i]]);
     }
@@ -405,11 +444,16 @@ int Chaos::Run() {
       next_progress_line = now + 1000000000;
     }
   }
-  Report(static_cast<double>(NowNanos() - start) * 1e-9);
-  return hangs_ == 0 && worker_errors_ == 0 ? 0 : 1;
+  if (stop_signal_ != 0) {
+    const int reaped = StopChildren();
+    std::fprintf(stderr, "chaos: interrupted by signal %d at step %llu; killed and reaped %d processes\n",
+                 stop_signal_, static_cast<unsigned long long>(max_step_), reaped);
+    return 128 + stop_signal_;
+  }
+  return Report(static_cast<double>(NowNanos() - start) * 1e-9);
 }
 
-void Chaos::Report(double seconds) {
+int Chaos::Report(double seconds) {
   std::vector<std::string> master_logs;
   for (int i = 0; i <= static_cast<int>(workers_.size()); ++i) {
     const std::string path = dir_ + "/master-" + std::to_string(i) + ".log";
@@ -444,24 +488,42 @@ void Chaos::Report(double seconds) {
                       {"ranks", f_.ranks},
                       {"seconds", seconds}};
   j.update(RecoveryDetails(recoveries_, 500.0));
+  ChaosOutcome outcome;
+  outcome.steps = max_step_;
+  outcome.steps_wanted = f_.steps;
+  outcome.divergent_steps = divergent.size();
+  outcome.hangs = hangs_;
+  outcome.recovery_timeouts = recovery_timeouts_;
+  outcome.worker_errors = worker_errors_;
+  const ChaosVerdict verdict = Judge(outcome);
+  j["joiner_kills"] = joiner_kills_;
+  j["verdict"] = verdict.ok ? "ok" : "fail";
+  j["failures"] = verdict.failures;
   std::printf("%s\n", f_.json ? j.dump().c_str() : j.dump(2).c_str());
-  if (hangs_ > 0 || worker_errors_ > 0 || f_.keep_logs) {
+  std::fprintf(stderr, "%s\n", verdict.line.c_str());
+  if (!verdict.ok || f_.keep_logs) {
     std::fprintf(stderr, "chaos: logs kept in %s\n", dir_.c_str());
     dir_.clear();  // keep them for a post-mortem
   }
+  return verdict.ok ? 0 : 1;
+}
+
+int Chaos::StopChildren() {
+  std::vector<pid_t> pids{master_};
+  for (auto& [pid, w] : workers_) {
+    if (w.pid <= 0) continue;
+    pids.push_back(w.pid);
+    ::close(w.out);
+    w.pid = -1;
+  }
+  master_ = -1;
+  return KillAndReapAll(pids);
 }
 
 void Chaos::Cleanup() {
-  for (auto& [pid, w] : workers_) {
-    if (w.pid > 0) ::kill(w.pid, SIGKILL);
-  }
-  if (master_ > 0) ::kill(master_, SIGKILL);
-  while (::waitpid(-1, nullptr, 0) > 0) {
-  }
-  for (auto& [pid, w] : workers_) {
-    if (w.pid > 0) ::close(w.out);
-  }
+  StopChildren();
   if (listen_fd_ >= 0) ::close(listen_fd_);
+  listen_fd_ = -1;
   if (!dir_.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
@@ -469,6 +531,7 @@ void Chaos::Cleanup() {
 }
 
 int RunChaos(const ChaosFlags& f) {
+  CatchStopSignals();  // Ctrl-C: kill and reap the children, then exit
   Chaos chaos(f);
   if (Status s = chaos.Setup(); !s.ok()) return Fail(s);
   return chaos.Run();
@@ -483,7 +546,10 @@ TERN_COMMAND(Chaos, "chaos") {
       root, {"chaos"},
       "Run a synthetic training loop (all-reduce and shared-state sync every step) while "
       "killing and restarting peers and the master at random; report divergence, hangs and "
-      "recovery times. Exit code 1 on a hang or a peer error.",
+      "recovery times. Exits 1 (and says why in one line) on a divergent step, a hang, a "
+      "survivor that did not step again within 15 s of a kill, a peer error, or a run that "
+      "stopped short; the --json line carries \"verdict\" (ok/fail) and \"failures\". "
+      "SIGINT/SIGTERM kill and reap every peer and the master (exit 128 + signal).",
       [f] { return tern::cli::RunChaos(*f); });
   cmd->add_option("--ranks", f->ranks, "peers kept running")->capture_default_str()
       ->check(CLI::Range(2, 64));
@@ -501,6 +567,9 @@ TERN_COMMAND(Chaos, "chaos") {
   cmd->add_option("--peer-kill-while-master-down", f->peer_kill_while_master_down,
                   "share of master kills during which a peer is killed too (it never "
                   "re-registers: the restarted master must notice)")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--joiner-kill-fraction", f->joiner_kill_fraction,
+                  "share of replacements killed during their join (before their first step)")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--hang-seconds", f->hang_seconds, "no progress this long is a hang")
       ->capture_default_str()->check(CLI::Range(1, 3600));

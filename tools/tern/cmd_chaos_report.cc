@@ -58,11 +58,36 @@ nlohmann::json RecoveryDetails(const std::vector<ChaosRecovery>& recoveries, dou
                     {"peer", r.peer},
                     {"ms", r.ms},
                     {"master_down", r.master_down},
+                    {"joining", r.joining},
                     {"restart_ms", r.restart_ms},
                     {"since_master_restart_ms", r.since_master_restart_ms},
                     {"cause", r.cause.empty() ? "unknown" : r.cause}});
   }
   return {{"recovery_causes", causes}, {"slow_recoveries", slow}};
+}
+
+ChaosVerdict Judge(const ChaosOutcome& o) {
+  ChaosVerdict v;
+  auto fail = [&v](uint64_t n, const std::string& what) {
+    if (n > 0) v.failures.push_back(std::to_string(n) + " " + what);
+  };
+  fail(o.divergent_steps, o.divergent_steps == 1 ? "divergent step" : "divergent steps");
+  fail(static_cast<uint64_t>(o.hangs), o.hangs == 1 ? "hang" : "hangs");
+  fail(static_cast<uint64_t>(o.recovery_timeouts),
+       "recoveries timed out (a survivor made no step within 15 s of a kill)");
+  fail(static_cast<uint64_t>(o.worker_errors), "peer processes exited with an error");
+  if (o.hangs == 0 && o.steps < o.steps_wanted) {
+    v.failures.push_back("the run stopped at step " + std::to_string(o.steps) + " of " +
+                         std::to_string(o.steps_wanted));
+  }
+  v.ok = v.failures.empty();
+  if (v.ok) {
+    v.line = "chaos: ok: " + std::to_string(o.steps) + " steps, 0 divergent steps, 0 hangs";
+    return v;
+  }
+  v.line = "chaos: FAILED:";
+  for (size_t i = 0; i < v.failures.size(); ++i) v.line += (i ? "; " : " ") + v.failures[i];
+  return v;
 }
 
 }  // namespace tern::cli

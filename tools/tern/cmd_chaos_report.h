@@ -19,6 +19,7 @@ struct ChaosRecovery {
   uint64_t step = 0;        // the highest step reported at the kill
   uint64_t peer = 0;        // the victim's peer id (0: it never reported one)
   bool master_down = false;  // killed while the master was down
+  bool joining = false;      // a replacement killed before its first step
   double restart_ms = -1;    // master_down: from the kill to the master's restart
   // Since the last master restart (-1: none yet) at the kill.
   double since_master_restart_ms = -1;
@@ -37,6 +38,22 @@ std::string NormalizeReason(const std::string& reason);
 // {"recovery_causes": {cause: count}, "slow_recoveries": [...]} where slow
 // means at least `slow_ms` or timed out.
 nlohmann::json RecoveryDetails(const std::vector<ChaosRecovery>& recoveries, double slow_ms);
+
+// What a run found, and whether it passed.
+struct ChaosOutcome {
+  uint64_t steps = 0;         // the highest step any peer completed
+  uint64_t steps_wanted = 0;
+  size_t divergent_steps = 0;
+  int hangs = 0;
+  int recovery_timeouts = 0;  // a survivor made no step within 15 s of a kill
+  int worker_errors = 0;      // a peer exited with an error
+};
+struct ChaosVerdict {
+  bool ok = true;
+  std::vector<std::string> failures;  // one phrase each, e.g. "2 divergent steps"
+  std::string line;                   // "chaos: ok ..." or "chaos: FAILED: ..."
+};
+ChaosVerdict Judge(const ChaosOutcome& o);
 
 }  // namespace tern::cli
 

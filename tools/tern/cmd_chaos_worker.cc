@@ -3,6 +3,7 @@
 // joins through the master, all-reduces a gradient and syncs the
 // replicated state every step, and reports to the orchestrator on stdout:
 //
+//   R <peer id>                           registered with the master (pending)
 //   J <peer id>                           joined (admitted into a revision)
 //   S <step> <revision> <state hash>      after every successful sync
 //   D <step> <revision> <state hash> <t>  after every applied step (t: CLOCK_MONOTONIC ns)
@@ -60,9 +61,19 @@ int RunWorker(const WorkerFlags& f) {
   o.run_id = f.run_id;
   o.secret = *secret;
   o.listen_host = f.listen_host;
-  auto world = MasterWorld::Join(o, milliseconds(60000));
+  // MasterWorld::Join, in two steps so the driver learns the peer id of a
+  // replacement it kills before admission.
+  const Deadline join_deadline = Deadline::AfterMillis(60000);
+  auto world = MasterWorld::Connect(o, milliseconds(60000));
   if (!world.ok()) return Fail(world.status());
   SetLogPrefix("peer " + std::to_string((*world)->peer_id()));
+  Emit("R " + std::to_string((*world)->peer_id()));
+  while ((*world)->View().revision == 0) {
+    if (Status s = (*world)->UpdateTopology(milliseconds(join_deadline.RemainingMillisForPoll()));
+        !s.ok()) {
+      return Fail(s);
+    }
+  }
   Emit("J " + std::to_string((*world)->peer_id()));
   CommunicatorOptions co;
   co.streams = 1;
