@@ -51,4 +51,48 @@ int ChooseRiceK(const uint32_t* pos, size_t count) {
   return best_k;
 }
 
+void EncodeRicePositions(const IndexCoding& coding, const uint32_t* pos, size_t count,
+                         BitWriter* out) {
+  BitWriter w = *out;  // a local copy keeps the writer's state in registers
+  const int k = coding.rice_k >= 0 ? coding.rice_k : ChooseRiceK(pos, count);
+  w.Put(static_cast<uint64_t>(k), 5);
+  const uint64_t low_mask = (uint64_t{1} << k) - 1;
+  // Code of gap g: q = g >> k ones, a zero, the k low bits; q + 1 + k bits.
+  auto code = [&](uint64_t g) { return ((uint64_t{1} << (g >> k)) - 1) | ((g & low_mask) << ((g >> k) + 1)); };
+  auto put_one = [&](uint64_t g) {
+    const uint64_t q = g >> k;
+    if (q + 1 + static_cast<uint64_t>(k) <= 56) {
+      w.Put(code(g), static_cast<int>(q) + 1 + k);
+    } else {
+      w.PutUnary(q);
+      w.Put(g, k);
+    }
+  };
+  uint64_t prev = 0;
+  size_t j = 0;
+  for (; j + 4 <= count; j += 4) {
+    const uint64_t g0 = pos[j] - prev, g1 = uint64_t{pos[j + 1]} - pos[j] - 1,
+                   g2 = uint64_t{pos[j + 2]} - pos[j + 1] - 1,
+                   g3 = uint64_t{pos[j + 3]} - pos[j + 2] - 1;
+    const uint64_t l0 = (g0 >> k) + 1 + k, l1 = (g1 >> k) + 1 + k, l2 = (g2 >> k) + 1 + k,
+                   l3 = (g3 >> k) + 1 + k;
+    if (l0 + l1 + l2 + l3 <= 56) {  // every shift below is then < 56
+      w.Put(code(g0) | (code(g1) << l0) | (code(g2) << (l0 + l1)) |
+                (code(g3) << (l0 + l1 + l2)),
+            static_cast<int>(l0 + l1 + l2 + l3));
+    } else {
+      put_one(g0);
+      put_one(g1);
+      put_one(g2);
+      put_one(g3);
+    }
+    prev = uint64_t{pos[j + 3]} + 1;
+  }
+  for (; j < count; ++j) {
+    put_one(pos[j] - prev);
+    prev = uint64_t{pos[j]} + 1;
+  }
+  *out = w;
+}
+
 }  // namespace tern::codec

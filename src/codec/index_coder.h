@@ -42,8 +42,15 @@ void EncodePositions(const IndexCoding& coding, const uint32_t* pos, size_t coun
   EncodePositionsLocal(coding, pos, count, &local, after);
   *out = local;
 }
+// Rice positions with nothing written between them (the same bits as
+// EncodePositions): up to four codes joined into one Put, so the writer's
+// state advances once per four positions instead of once per position.
+void EncodeRicePositions(const IndexCoding& coding, const uint32_t* pos, size_t count,
+                         BitWriter* out);
+
 inline void EncodePositions(const IndexCoding& coding, const uint32_t* pos, size_t count,
                             BitWriter* w) {
+  if (coding.kind == IndexKind::kRice) return EncodeRicePositions(coding, pos, count, w);
   EncodePositions(coding, pos, count, w, [](size_t, BitWriter*) {});
 }
 

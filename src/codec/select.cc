@@ -98,6 +98,11 @@ class Candidates {
   }
   // Keeps exactly the values >= thr. REQUIRES: Count(x, thr) <= room.
   void Keep(uint32_t thr) {
+    if (thr == thr_) {  // the pass's own threshold (the usual case): all of them
+      s_->pos.resize(count_);
+      s_->val.resize(count_);
+      return;
+    }
     size_t w = 0;
     for (size_t j = 0; j < count_; ++j) {
       if (AbsBits(s_->val[j]) < thr) continue;
