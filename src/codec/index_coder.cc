@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <bit>
 
+#include "codec/kernels.h"
+
 namespace tern::codec {
 namespace {
 
@@ -56,41 +58,37 @@ void EncodeRicePositions(const IndexCoding& coding, const uint32_t* pos, size_t 
   BitWriter w = *out;  // a local copy keeps the writer's state in registers
   const int k = coding.rice_k >= 0 ? coding.rice_k : ChooseRiceK(pos, count);
   w.Put(static_cast<uint64_t>(k), 5);
-  const uint64_t low_mask = (uint64_t{1} << k) - 1;
-  // Code of gap g: q = g >> k ones, a zero, the k low bits; q + 1 + k bits.
-  auto code = [&](uint64_t g) { return ((uint64_t{1} << (g >> k)) - 1) | ((g & low_mask) << ((g >> k) + 1)); };
-  auto put_one = [&](uint64_t g) {
-    const uint64_t q = g >> k;
-    if (q + 1 + static_cast<uint64_t>(k) <= 56) {
-      w.Put(code(g), static_cast<int>(q) + 1 + k);
-    } else {
-      w.PutUnary(q);
-      w.Put(g, k);
-    }
-  };
+  // Codes and lengths a tile at a time from the kernel (independent per
+  // gap, so SIMD); here they are only joined, four per Put when they fit.
+  constexpr size_t kTile = 256;
+  uint64_t code[kTile], len[kTile];
+  const Kernels& kernels = BestKernels();
   uint64_t prev = 0;
-  size_t j = 0;
-  for (; j + 4 <= count; j += 4) {
-    const uint64_t g0 = pos[j] - prev, g1 = uint64_t{pos[j + 1]} - pos[j] - 1,
-                   g2 = uint64_t{pos[j + 2]} - pos[j + 1] - 1,
-                   g3 = uint64_t{pos[j + 3]} - pos[j + 2] - 1;
-    const uint64_t l0 = (g0 >> k) + 1 + k, l1 = (g1 >> k) + 1 + k, l2 = (g2 >> k) + 1 + k,
-                   l3 = (g3 >> k) + 1 + k;
-    if (l0 + l1 + l2 + l3 <= 56) {  // every shift below is then < 56
-      w.Put(code(g0) | (code(g1) << l0) | (code(g2) << (l0 + l1)) |
-                (code(g3) << (l0 + l1 + l2)),
-            static_cast<int>(l0 + l1 + l2 + l3));
-    } else {
-      put_one(g0);
-      put_one(g1);
-      put_one(g2);
-      put_one(g3);
+  for (size_t t = 0; t < count; t += kTile) {
+    const size_t m = std::min(kTile, count - t);
+    kernels.rice_codes(pos + t, m, prev, k, code, len);
+    auto put_one = [&](size_t j) {
+      if (len[j] <= kRiceMaxCodeBits) {
+        w.Put(code[j], static_cast<int>(len[j]));
+      } else {  // a long code: its unary part in pieces
+        const uint64_t g = pos[t + j] - (t + j == 0 ? 0 : uint64_t{pos[t + j - 1]} + 1);
+        w.PutUnary(g >> k);
+        w.Put(g, k);
+      }
+    };
+    size_t j = 0;
+    for (; j + 4 <= m; j += 4) {
+      const uint64_t l0 = len[j], l1 = len[j + 1], l2 = len[j + 2], l3 = len[j + 3];
+      if (l0 + l1 + l2 + l3 <= kRiceMaxCodeBits) {  // every shift below is then < 56
+        w.Put(code[j] | (code[j + 1] << l0) | (code[j + 2] << (l0 + l1)) |
+                  (code[j + 3] << (l0 + l1 + l2)),
+              static_cast<int>(l0 + l1 + l2 + l3));
+      } else {
+        for (size_t i = j; i < j + 4; ++i) put_one(i);
+      }
     }
-    prev = uint64_t{pos[j + 3]} + 1;
-  }
-  for (; j < count; ++j) {
-    put_one(pos[j] - prev);
-    prev = uint64_t{pos[j]} + 1;
+    for (; j < m; ++j) put_one(j);
+    prev = uint64_t{pos[t + m - 1]} + 1;
   }
   *out = w;
 }

@@ -24,6 +24,9 @@ struct PhiloxKey {
   uint32_t a_lo, b_lo;
 };
 
+// The longest Rice code rice_codes returns whole (a BitWriter::Put).
+inline constexpr uint64_t kRiceMaxCodeBits = 56;
+
 // Room a select_abs_ge caller leaves past `cap` in its output arrays.
 inline constexpr size_t kSelectSlack = 64;
 
@@ -119,6 +122,15 @@ struct Kernels {
   // (fp32), ties and NaN distances to the lower index (strict '<').
   void (*nearest_centroid)(const float* v, size_t n, const float* c, int nc, uint8_t* ids);
 
+  // Rice codes (codec/index_coder.h) of the gaps before pos[0..count):
+  // g_j = pos[j] - pos[j-1] - 1, g_0 = pos[0] - prev. len[j] = q + 1 + k with
+  // q = g_j >> k; code[j] = q ones, a zero, then the k low bits of g_j
+  // (LSB first), or 0 when len[j] > kRiceMaxCodeBits (the caller writes
+  // those in parts). REQUIRES: positions strictly increasing, pos[0] >= prev,
+  // k <= 30.
+  void (*rice_codes)(const uint32_t* pos, size_t count, uint64_t prev, int k, uint64_t* code,
+                     uint64_t* len);
+
   // Philox4x32-10 blocks first .. first + blocks - 1 of the stream `key`
   // (counter = low and high word of the block number, a_lo, b_lo), their 4
   // words each in stream order: 4 * blocks words.
@@ -191,6 +203,12 @@ void TernGradTritsAvx2(const float* x, size_t n, float c, float s, bool zero,
                        const uint32_t* noise, uint8_t* out);
 void TernGradTritsAvx512(const float* x, size_t n, float c, float s, bool zero,
                          const uint32_t* noise, uint8_t* out);
+
+// The Rice entries of the tables (rice_kernels.cc).
+void RiceCodesScalar(const uint32_t* pos, size_t count, uint64_t prev, int k, uint64_t* code,
+                     uint64_t* len);
+void RiceCodesAvx512(const uint32_t* pos, size_t count, uint64_t prev, int k, uint64_t* code,
+                     uint64_t* len);
 
 // The philox entries of the tables (philox_simd.cc).
 void PhiloxBlocksScalar(const PhiloxKey& key, uint64_t first, size_t blocks, uint32_t* out);

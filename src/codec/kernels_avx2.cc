@@ -370,6 +370,7 @@ const Kernels* Avx2Kernels() {
       .terngrad_trits = kernel_detail::TernGradTritsAvx2,
       .lut8_codes = Lut8Codes,
       .nearest_centroid = NearestCentroid,
+      .rice_codes = kernel_detail::RiceCodesScalar,
       .philox = kernel_detail::PhiloxBlocksAvx2,
   };
   return &k;

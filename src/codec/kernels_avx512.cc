@@ -359,6 +359,7 @@ const Kernels* Avx512Kernels() {
       .terngrad_trits = kernel_detail::TernGradTritsAvx512,
       .lut8_codes = Lut8Codes,
       .nearest_centroid = NearestCentroid,
+      .rice_codes = kernel_detail::RiceCodesAvx512,
       .philox = kernel_detail::PhiloxBlocksAvx512,
   };
   return &k;

@@ -158,6 +158,7 @@ const Kernels& ScalarKernels() {
       .terngrad_trits = kernel_detail::TernGradTritsScalar,
       .lut8_codes = Lut8Codes,
       .nearest_centroid = NearestCentroid,
+      .rice_codes = kernel_detail::RiceCodesScalar,
       .philox = kernel_detail::PhiloxBlocksScalar,
   };
   return k;

@@ -1,6 +1,7 @@
 // Every SIMD kernel table against the scalar reference, bit for bit.
 #include "codec/kernels.h"
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -151,6 +152,34 @@ TEST(KernelsTest, SelectMatchesScalarIncludingCap) {
           p1.resize(c1), p2.resize(c1), v1.resize(c1), v2.resize(c1);
           ASSERT_EQ(p1, p2);
           ASSERT_EQ(std::memcmp(v1.data(), v2.data(), 4 * c1), 0);
+        }
+      }
+    }
+  }
+}
+
+// Gaps from 0 to 2^32 - 2 (codes short, at the 56-bit limit and past it),
+// with and without a position before the first, every k the format allows.
+TEST(KernelsTest, RiceCodesMatchScalar) {
+  const Kernels& ref = ScalarKernels();
+  RngStream rng(17, RngPurpose::kTest, 2, 0);
+  for (const Kernels* t : FastTables()) {
+    for (size_t count : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{300}}) {
+      std::vector<uint32_t> pos(count);
+      uint64_t p = rng.UniformInt(3);
+      for (size_t j = 0; j < count; ++j) {
+        const int scale = static_cast<int>(rng.UniformInt(33));  // gaps of up to 2^scale
+        p += 1 + rng.UniformInt(uint64_t{1} << scale) % ((uint64_t{1} << 32) / (count + 1));
+        pos[j] = static_cast<uint32_t>(std::min<uint64_t>(p, 0xFFFFFFFEu - count + j));
+        p = pos[j];
+      }
+      for (int k = 0; k <= 30; ++k) {
+        for (uint64_t prev : {uint64_t{0}, count > 0 ? uint64_t{pos[0]} : 0}) {
+          std::vector<uint64_t> c1(count), l1(count), c2(count, 7), l2(count, 7);
+          ref.rice_codes(pos.data(), count, prev, k, c1.data(), l1.data());
+          t->rice_codes(pos.data(), count, prev, k, c2.data(), l2.data());
+          ASSERT_EQ(l1, l2) << t->name << " count=" << count << " k=" << k;
+          ASSERT_EQ(c1, c2) << t->name << " count=" << count << " k=" << k;
         }
       }
     }
