@@ -16,8 +16,24 @@
 //
 // State. Replicated: only the step and member list. Per-peer: phi, m, theta.
 // Joiner rule: phi copied from the donor (the lowest-id old member) by a
-// point-to-point transfer in AfterSafePoint; m = 0; theta = phi.
+// point-to-point transfer in AfterSafePoint; m = 0; theta = phi. The
+// donor's copy is an overwrite, so a safe point retried after a partial
+// transfer repeats it harmlessly.
+//
+// Exactly once under retry. A round's exchange can succeed on some members
+// and fail on others (a fault after the exchange, before the commit). The
+// safe point then elects one step for all of them, and since phi and m are
+// per-peer it cannot undo a commit:
+//   - the run goes back to before the round (a failed member's step won):
+//     the members that committed take part in the repeated round with the
+//     contribution they sent the first time (send_ still holds it), so the
+//     others receive the same values, and do not apply the round again;
+//   - the run is past the round (a committed member's step won): the failed
+//     member's retried hook finds its step already reached and returns
+//     without advancing the step a second time (it misses that round's
+//     update, which its partners applied without it).
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -31,20 +47,36 @@ namespace {
 
 class NoLoCo final : public StrategyBase {
  public:
-  explicit NoLoCo(const NoLoCoOptions& o) : StrategyBase(StrategyConfig(o), o.common), o_(o) {}
+  NoLoCo(const NoLoCoOptions& o, NoLoCoFault fault)
+      : StrategyBase(StrategyConfig(o), o.common), o_(o), fault_(std::move(fault)) {}
 
   Status AfterOptimizerStep(const StepInfo&) override {
     TERN_RETURN_IF_ERROR(RequireAttached());
+    if (failed_target_ != 0 && step_ >= failed_target_) {
+      failed_target_ = 0;  // a safe point moved the run past the failed step
+      return OkStatus();
+    }
     const uint64_t c = step_ + 1, h = static_cast<uint64_t>(o_.sync_every);
     if (c % h != 0) {
       step_ = c;
+      failed_target_ = 0;
       return OkStatus();
     }
     const size_t n = params_.size();
-    CopyInto(std::span<float>(send_).first(n), phi_);
-    Difference(params_, phi_, std::span<float>(send_).subspan(n));
+    const bool applied = c <= committed_;
+    if (c != committed_) {  // else send_ still holds what this peer sent for round c
+      CopyInto(std::span<float>(send_).first(n), phi_);
+      Difference(params_, phi_, std::span<float>(send_).subspan(n));
+    }
     Status s = GroupMean(c / h);
-    if (!s.ok()) return Failed(s);
+    if (s.ok() && fault_) s = fault_(c);
+    if (!s.ok()) {
+      failed_target_ = c;
+      return Failed(s);
+    }
+    failed_target_ = 0;
+    step_ = c;
+    if (applied) return OkStatus();  // this peer's update for round c is in phi already
     const float beta = o_.momentum, eta = o_.lr;
     for (size_t i = 0; i < n; ++i) {
       const float phi_bar = mean_[i], d_bar = mean_[n + i];
@@ -52,7 +84,7 @@ class NoLoCo final : public StrategyBase {
       phi_[i] = phi_[i] + momentum_[i];
     }
     CopyInto(params_, phi_);
-    step_ = c;
+    committed_ = c;
     ++stats_.syncs;
     return OkStatus();
   }
@@ -146,6 +178,11 @@ class NoLoCo final : public StrategyBase {
   }
 
   const NoLoCoOptions o_;
+  const NoLoCoFault fault_;  // tests only
+  // Per-peer: the last round step this peer applied, and the step a failed
+  // hook was for (0: none). See "Exactly once under retry" above.
+  uint64_t committed_ = 0;
+  uint64_t failed_target_ = 0;
   std::vector<float> phi_, momentum_;
   std::vector<float> send_;  // [phi, theta - phi]
   std::vector<float> mean_;  // [phi_bar, d_bar]
@@ -153,8 +190,8 @@ class NoLoCo final : public StrategyBase {
 
 }  // namespace
 
-Result<std::unique_ptr<Strategy>> MakeNoLoCo(const NoLoCoOptions& o) {
-  return std::unique_ptr<Strategy>(new NoLoCo(o));
+Result<std::unique_ptr<Strategy>> MakeNoLoCo(const NoLoCoOptions& o, NoLoCoFault fault) {
+  return std::unique_ptr<Strategy>(new NoLoCo(o, std::move(fault)));
 }
 
 }  // namespace tern::algo
