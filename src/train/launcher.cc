@@ -285,6 +285,7 @@ Result<LaunchResult> LocalRun::Loop() {
   r.report = monitor_.Report();
   r.chaos = monitor_.Chaos();
   r.parity = monitor_.Parity();
+  r.verdict = monitor_.Verdict();
   r.work_dir = o_.work_dir;
   return r;
 }

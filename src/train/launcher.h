@@ -49,6 +49,7 @@ struct LaunchResult {
   RunReport report;
   ChaosSummary chaos;
   ParitySummary parity;
+  Status verdict;  // RunMonitor::Verdict(): kDataLoss if the parity check failed
   std::string work_dir;
 };
 

@@ -90,11 +90,23 @@ std::string SummaryMarkdown(std::span<const RunReport> runs, const std::string& 
 std::string SummaryJson(std::span<const RunReport> runs) {
   nlohmann::json list = nlohmann::json::array();
   for (const RunReport& r : runs) {
-    list.push_back({{"strategy", r.strategy},
-                    {"test_accuracy", Number(r.test_accuracy)},
-                    {"bytes_per_worker", r.bytes_per_worker},
-                    {"peak_message_bytes", r.peak_message_bytes},
-                    {"wall_seconds", Number(r.wall_seconds)}});
+    nlohmann::json run = {{"strategy", r.strategy},
+                          {"test_accuracy", Number(r.test_accuracy)},
+                          {"bytes_per_worker", r.bytes_per_worker},
+                          {"peak_message_bytes", r.peak_message_bytes},
+                          {"wall_seconds", Number(r.wall_seconds)}};
+    if (!r.config_json.empty()) {
+      nlohmann::json config = nlohmann::json::parse(r.config_json, nullptr, false);
+      run["config"] = config.is_discarded() ? nlohmann::json(r.config_json) : config;
+    }
+    if (!r.strategy_config.empty()) run["strategy_config"] = r.strategy_config;
+    if (r.parity_checked) {
+      run["parity"] = {{"ok", r.parity_ok},
+                       {"state_identical", r.state_identical},
+                       {"params_identical", r.params_identical},
+                       {"workers_finished", r.workers_finished}};
+    }
+    list.push_back(std::move(run));
   }
   return nlohmann::json{{"runs", list}}.dump(2) + "\n";
 }

@@ -10,7 +10,10 @@
 //                             message bytes, wall time
 //   summary.json              {"runs": [{"strategy", "test_accuracy",
 //                             "bytes_per_worker", "peak_message_bytes",
-//                             "wall_seconds"}]}
+//                             "wall_seconds", and when recorded "config",
+//                             "strategy_config", "parity": {"ok",
+//                             "state_identical", "params_identical",
+//                             "workers_finished"}}]}
 //   accuracy_vs_bytes.png     test accuracy against bytes sent per worker
 //                             (log x axis)
 //   accuracy_vs_time.png      test accuracy against wall time
@@ -52,6 +55,17 @@ struct RunReport {
   uint64_t bytes_per_worker = 0;    // total sent per worker
   uint64_t peak_message_bytes = 0;  // largest single message
   double wall_seconds = 0;
+  // What the run was (RunConfig JSON object text, and the strategy's
+  // canonical config as the workers resolved it) and its end-of-run parity
+  // check; summary.json carries them as "config", "strategy_config" and
+  // "parity" when set ("" / parity_checked false: left out).
+  std::string config_json;
+  std::string strategy_config;
+  bool parity_checked = false;
+  bool parity_ok = false;          // the verdict (train/run_monitor.h, CheckParity)
+  bool state_identical = false;    // replicated state hashes of every finished worker
+  bool params_identical = false;   // global parameter hashes
+  int workers_finished = 0;
 };
 
 struct ReportOptions {

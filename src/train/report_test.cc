@@ -149,6 +149,25 @@ TEST(ReportTest, DivergedRunIsReportedWithNull) {
   EXPECT_TRUE(j["runs"][0]["wall_seconds"].is_null());
 }
 
+TEST(ReportTest, JsonCarriesConfigAndParityWhenRecorded) {
+  std::vector<RunReport> runs(2);
+  runs[0].strategy = "ddp";
+  runs[1].strategy = "diloco";
+  runs[1].config_json = R"({"workers": 4, "strategy": "diloco"})";
+  runs[1].strategy_config = "diloco:h=50";
+  runs[1].parity_checked = true;
+  runs[1].state_identical = true;
+  runs[1].workers_finished = 4;
+  nlohmann::json j = nlohmann::json::parse(SummaryJson(runs));
+  EXPECT_FALSE(j["runs"][0].contains("parity"));
+  EXPECT_FALSE(j["runs"][0].contains("config"));
+  EXPECT_EQ(j["runs"][1]["config"]["workers"], 4);
+  EXPECT_EQ(j["runs"][1]["strategy_config"], "diloco:h=50");
+  EXPECT_EQ(j["runs"][1]["parity"]["ok"], false);
+  EXPECT_EQ(j["runs"][1]["parity"]["state_identical"], true);
+  EXPECT_EQ(j["runs"][1]["parity"]["workers_finished"], 4);
+}
+
 TEST(RunProcessTest, ReportsExitCodeAndOutput) {
   Result<ProcessResult> r = RunProcess({"sh", "-c", "echo hi; exit 3"}, 10);
   ASSERT_TRUE(r.ok()) << r.status().ToString();

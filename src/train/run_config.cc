@@ -1,6 +1,8 @@
 #include "train/run_config.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 
@@ -21,15 +23,22 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
 
 namespace {
 
-// Whether the strategy has option `key`: its default canonical config spells
-// out every key it has ("diloco:h=500,codec=,outer=nesterov,..."), and the
+// The option keys of `strategy`: its default canonical config spells out
+// every key it has ("diloco:h=500,codec=,outer=nesterov,..."), and the
 // defaults hold no codec parameters that could be mistaken for keys.
-bool HasKey(const std::string& strategy, const std::string& key) {
+std::vector<std::string> KeysOf(const std::string& strategy) {
   Result<StrategyConfig> def = ParseStrategyConfig(strategy);
-  if (!def.ok()) return false;
+  if (!def.ok()) return {};
   const std::string text = CanonicalConfig(*def);
-  return text.find(":" + key + "=") != std::string::npos ||
-         text.find("," + key + "=") != std::string::npos;
+  std::vector<std::string> out;
+  std::stringstream ss(text.substr(text.find(':') + 1));
+  for (std::string item; std::getline(ss, item, ',');) out.push_back(item.substr(0, item.find('=')));
+  return out;
+}
+
+bool HasKey(const std::string& strategy, const std::string& key) {
+  const std::vector<std::string> keys = KeysOf(strategy);
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
 }
 
 Status Range(bool ok, const char* flag, const char* what) {
@@ -88,11 +97,48 @@ Status ValidateRunConfig(const RunConfig& c) {
                              "--link-delay-ms", "in [0, 10000]"));
   TERN_RETURN_IF_ERROR(Range(!c.chaos || c.workers >= 2, "--chaos", "used with >= 2 workers"));
   TERN_RETURN_IF_ERROR(Range(c.chaos_at > 0 && c.chaos_at < 1, "--chaos-at", "in (0, 1)"));
+  TERN_RETURN_IF_ERROR(
+      Range(c.warmup == 0 || c.cosine, "--warmup", "used with --cosine (the constant rate has none)"));
+  TERN_RETURN_IF_ERROR(CheckStrategyParamKeys({c.strategy}, c.strategy_params));
   TERN_ASSIGN_OR_RETURN(StrategyParams params, StrategyParamsFor(c));
+  if (auto h = params.find("h");
+      h != params.end() && c.steps < std::strtoll(h->second.c_str(), nullptr, 10)) {
+    return InvalidArgumentError("--steps " + std::to_string(c.steps) + " is fewer than " +
+                                c.strategy + "'s " + h->second +
+                                " inner steps between synchronizations: it would never "
+                                "synchronize (lower --inner-steps or raise --steps)");
+  }
   TERN_RETURN_IF_ERROR(CheckFragments(c, params));
   // Creating the strategy parses its codec spec: a typo fails here, once,
   // rather than in every worker.
   return Strategy::Create(c.strategy, params).status();
+}
+
+Status CheckStrategyParamKeys(const std::vector<std::string>& strategies,
+                              const std::map<std::string, std::string>& params) {
+  for (const auto& [key, value] : params) {
+    bool known = false;
+    std::string listing;
+    for (const std::string& s : strategies) {
+      known = known || HasKey(s, key);
+      std::string keys;
+      for (const std::string& k : KeysOf(s)) keys += (keys.empty() ? "" : ", ") + k;
+      listing += (listing.empty() ? "" : "; ") + s + ": " + keys;
+    }
+    if (!known) {
+      return InvalidArgumentError("--strategy-param: unknown key '" + key + "' (" + listing + ")");
+    }
+  }
+  return OkStatus();
+}
+
+std::map<std::string, std::string> ParamsFor(const std::string& strategy,
+                                             const std::map<std::string, std::string>& params) {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : params) {
+    if (HasKey(strategy, k)) out[k] = v;
+  }
+  return out;
 }
 
 Result<std::vector<std::string>> ModelLayers(const RunConfig& c) {
@@ -126,9 +172,7 @@ Result<StrategyParams> StrategyParamsFor(const RunConfig& c) {
   }
   p["seed"] = std::to_string(c.seed);
   p["timeout_ms"] = std::to_string(c.timeout_ms);
-  for (const auto& [k, v] : c.strategy_params) {
-    if (HasKey(c.strategy, k)) p[k] = v;
-  }
+  for (const auto& [k, v] : c.strategy_params) p[k] = v;  // a key it lacks is refused below
   TERN_RETURN_IF_ERROR(ParseStrategyConfig(c.strategy, p).status());
   return p;
 }

@@ -59,8 +59,9 @@ struct RunConfig {
   std::string strategy = "diloco";
   std::string codec;         // "" = the run's default for the strategy
   int inner_steps = 0;       // H; 0 = the run's default
-  // More strategy keys (tern/algo_options.h, StrategyParams); a key the
-  // strategy lacks is skipped, so one list serves a whole comparison.
+  // More strategy keys (tern/algo_options.h, StrategyParams); every key
+  // must be one the strategy has (a comparison gives each strategy the keys
+  // it has: CheckStrategyParamKeys over the list, then ParamsFor).
   std::map<std::string, std::string> strategy_params;
   int timeout_ms = 60000;    // per collective
 
@@ -84,11 +85,21 @@ struct RunConfig {
 };
 
 // kInvalidArgument naming the flag for anything out of range (workers 1 ..
-// 64, steps >= 1, batch 1 .. 65536, lr > 0, ...), an unknown model or
-// strategy, a strategy option or codec spec the strategy refuses, more
-// Streaming DiLoCo fragments than the model has layers, or chaos with fewer
-// than 2 workers.
+// 64, steps >= 1, batch 1 .. 65536, lr > 0, warmup only with cosine, ...),
+// an unknown model or strategy, a strategy_params key the strategy lacks, a
+// strategy option or codec spec the strategy refuses, fewer steps than the
+// strategy's H (it would never synchronize), more Streaming DiLoCo
+// fragments than the model has layers, or chaos with fewer than 2 workers.
 Status ValidateRunConfig(const RunConfig& c);
+
+// kInvalidArgument naming the first key of `params` that none of
+// `strategies` has, and listing each strategy's keys.
+Status CheckStrategyParamKeys(const std::vector<std::string>& strategies,
+                              const std::map<std::string, std::string>& params);
+
+// The keys of `params` that `strategy` has (for one run of a comparison).
+std::map<std::string, std::string> ParamsFor(const std::string& strategy,
+                                             const std::map<std::string, std::string>& params);
 
 // The layers of the run's model as Streaming DiLoCo groups its parameters
 // (algo/fragments.h, LayerKey): "conv1", "conv2", "fc" for the CNN, "fc1",
@@ -96,8 +107,8 @@ Status ValidateRunConfig(const RunConfig& c);
 Result<std::vector<std::string>> ModelLayers(const RunConfig& c);
 
 // The strategy's parameters for this run: the run defaults above, then
-// inner_steps, codec and strategy_params (keys the strategy lacks are left
-// out), validated by ParseStrategyConfig. kInvalidArgument on a bad value.
+// inner_steps, codec and strategy_params, validated by ParseStrategyConfig.
+// kInvalidArgument on a bad value or a key the strategy lacks.
 Result<StrategyParams> StrategyParamsFor(const RunConfig& c);
 
 // One line a person reads: "diloco h=50 codec=int8".

@@ -36,21 +36,63 @@ TEST(RunConfigTest, DdpHasNoInnerStepsAndFp32MeansNoCodec) {
   EXPECT_EQ(p->at("codec"), "");
 }
 
-TEST(RunConfigTest, StrategyParamsSkipKeysTheStrategyLacks) {
+TEST(RunConfigTest, ComparisonGivesEachStrategyTheKeysItHas) {
+  const std::map<std::string, std::string> params = {{"fragments", "2"}, {"outer_lr", "0.5"}};
+  EXPECT_TRUE(CheckStrategyParamKeys({"diloco", "streaming-diloco", "ddp"}, params).ok());
   RunConfig c;
-  c.strategy_params = {{"fragments", "2"}, {"outer_lr", "0.5"}};
+  c.strategy_params = ParamsFor("diloco", params);
   Result<StrategyParams> diloco = StrategyParamsFor(c);
-  ASSERT_TRUE(diloco.ok());
+  ASSERT_TRUE(diloco.ok()) << diloco.status().ToString();
   EXPECT_EQ(diloco->count("fragments"), 0u);
   EXPECT_EQ(diloco->at("outer_lr"), "0.5");
   c.strategy = "streaming-diloco";
+  c.strategy_params = ParamsFor(c.strategy, params);
   Result<StrategyParams> streaming = StrategyParamsFor(c);
   ASSERT_TRUE(streaming.ok());
   EXPECT_EQ(streaming->at("fragments"), "2");
-  c.strategy = "noloco";
-  Result<StrategyParams> noloco = StrategyParamsFor(c);
-  ASSERT_TRUE(noloco.ok());
-  EXPECT_EQ(noloco->count("outer_lr"), 0u);
+  EXPECT_TRUE(ParamsFor("ddp", params).empty());
+}
+
+TEST(RunConfigTest, UnknownStrategyParamIsRefusedNamingItAndTheValidKeys) {
+  RunConfig c;  // diloco
+  c.strategy_params = {{"outer_lrr", "0.5"}};
+  const Status s = ValidateRunConfig(c);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("'outer_lrr'"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("diloco: h, codec, outer, outer_lr, outer_momentum"),
+            std::string::npos)
+      << s.ToString();
+  // A key only another strategy has is refused for this one too.
+  c.strategy_params = {{"fragments", "2"}};
+  EXPECT_EQ(ValidateRunConfig(c).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(StrategyParamsFor(c).status().code(), StatusCode::kInvalidArgument);
+  const Status none = CheckStrategyParamKeys({"ddp", "noloco"}, {{"tau", "1"}});
+  EXPECT_EQ(none.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(none.message().find("ddp: codec"), std::string::npos) << none.ToString();
+  EXPECT_NE(none.message().find("noloco: h, outer_lr"), std::string::npos) << none.ToString();
+}
+
+TEST(RunConfigTest, FewerStepsThanHIsRefused) {
+  RunConfig c;
+  c.steps = 40;  // diloco's run default H is 50: it would never synchronize
+  const Status s = ValidateRunConfig(c);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("never synchronize"), std::string::npos) << s.ToString();
+  c.inner_steps = 40;
+  EXPECT_TRUE(ValidateRunConfig(c).ok());
+  c.strategy = "ddp";  // no H
+  c.steps = 1;
+  EXPECT_TRUE(ValidateRunConfig(c).ok());
+}
+
+TEST(RunConfigTest, WarmupNeedsTheCosineSchedule) {
+  RunConfig c;
+  c.warmup = 10;
+  EXPECT_EQ(ValidateRunConfig(c).code(), StatusCode::kInvalidArgument);
+  c.cosine = true;
+  EXPECT_TRUE(ValidateRunConfig(c).ok());
+  c.warmup = static_cast<int>(c.steps);
+  EXPECT_EQ(ValidateRunConfig(c).code(), StatusCode::kInvalidArgument);
 }
 
 TEST(RunConfigTest, OutOfRangeValuesAreInvalidArgument) {

@@ -27,6 +27,25 @@ std::string FormatParity(const std::string& strategy, const ParitySummary& p) {
   return out;
 }
 
+Status CheckParity(const std::string& strategy, const ParitySummary& p, int expected) {
+  if (p.workers_finished < expected) {
+    return DataLossError("parity check failed: only " + std::to_string(p.workers_finished) +
+                         " of " + std::to_string(expected) +
+                         " workers reported their state hashes at the end");
+  }
+  if (!p.state_hashes_match) {
+    return DataLossError("parity check failed: " + strategy +
+                         " replicated state differs across the " +
+                         std::to_string(p.workers_finished) + " workers");
+  }
+  if (!p.params_hashes_match && strategy != "noloco") {
+    return DataLossError("parity check failed: " + strategy +
+                         " global parameters differ across the " +
+                         std::to_string(p.workers_finished) + " workers");
+  }
+  return OkStatus();
+}
+
 std::string FormatChaos(const ChaosSummary& c, const ParitySummary& p) {
   auto seconds = [](double s) {
     char buf[32];
@@ -158,6 +177,14 @@ RunReport RunMonitor::Report() const {
     r.evals.push_back(rec);
     if (e.final) r.test_accuracy = e.accuracy;
   }
+  r.config_json = RunConfigToJson(config_);
+  if (!done_.empty()) r.strategy_config = done_.begin()->second.message;
+  const ParitySummary p = Parity();
+  r.parity_checked = true;
+  r.parity_ok = Verdict().ok();
+  r.state_identical = p.state_hashes_match;
+  r.params_identical = p.params_hashes_match;
+  r.workers_finished = p.workers_finished;
   return r;
 }
 
@@ -172,6 +199,11 @@ ParitySummary RunMonitor::Parity() const {
   s.state_hashes_match = state.size() == 1;
   s.params_hashes_match = params.size() == 1;
   return s;
+}
+
+Status RunMonitor::Verdict() const {
+  const int unreplaced = std::max(0, chaos_.kills - chaos_.joins);
+  return CheckParity(config_.strategy, Parity(), config_.workers - unreplaced);
 }
 
 }  // namespace tern::train

@@ -43,6 +43,12 @@ struct ParitySummary {
 // "diloco: replicated state bit-identical on 4 workers; global parameters
 // identical" (NoLoCo's parameters differ by design and say so).
 std::string FormatParity(const std::string& strategy, const ParitySummary& p);
+// The end-of-run verdict: OK when at least `expected` workers finished and
+// reported their hashes, their replicated state hashes are equal and so are
+// their global parameters (except NoLoCo's, per-peer by design).
+// kDataLoss with a one-line message naming what differs ("parity check
+// failed: ...") otherwise; `tern train` then exits non-zero.
+Status CheckParity(const std::string& strategy, const ParitySummary& p, int expected);
 // "chaos: 1 worker killed, 1 replacement joined; ...; recovered".
 std::string FormatChaos(const ChaosSummary& c, const ParitySummary& p);
 
@@ -66,9 +72,15 @@ class RunMonitor {
   // The worker's "error" event as a Status (OK if it sent none).
   Status LastError(int process) const;
 
+  // The report, with the run's config, the workers' resolved strategy
+  // config and the parity verdict (Verdict()).
   RunReport Report() const;
   ChaosSummary Chaos() const { return chaos_; }
   ParitySummary Parity() const;
+  // CheckParity over the workers expected to finish: all of them, less the
+  // killed ones no replacement stood in for (FormatChaos says "NOT
+  // recovered" for those).
+  Status Verdict() const;
   // The "done" events received, by process.
   const std::map<int, WorkerEvent>& done() const { return done_; }
 

@@ -79,6 +79,39 @@ TEST(RunMonitorTest, DifferentHashesAreReported) {
   EXPECT_TRUE(m.Parity().params_hashes_match);
 }
 
+TEST(RunMonitorTest, ParityVerdictFailsOnDifferentStateOrMissingWorkers) {
+  ParitySummary p{.state_hashes_match = true, .params_hashes_match = true, .workers_finished = 4};
+  EXPECT_TRUE(CheckParity("diloco", p, 4).ok());
+  p.params_hashes_match = false;
+  EXPECT_EQ(CheckParity("diloco", p, 4).code(), StatusCode::kDataLoss);
+  EXPECT_TRUE(CheckParity("noloco", p, 4).ok()) << "NoLoCo's parameters are per-peer";
+  p.state_hashes_match = false;
+  const Status s = CheckParity("noloco", p, 4);
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_NE(s.ToString().find("replicated state differs"), std::string::npos) << s.ToString();
+  ParitySummary one{.state_hashes_match = true, .params_hashes_match = true, .workers_finished = 1};
+  EXPECT_EQ(CheckParity("ddp", one, 4).code(), StatusCode::kDataLoss) << "3 workers never reported";
+}
+
+TEST(RunMonitorTest, ReportCarriesTheVerdictAndTheConfig) {
+  RunMonitor m(TwoWorkers());
+  WorkerEvent a = Ev("done", 0, 100, 1), b = Ev("done", 1, 100, 1);
+  a.message = b.message = "diloco:h=50";
+  a.state_hash = 1;
+  b.state_hash = 2;
+  m.OnEvent(0, 0, a, 0);
+  m.OnEvent(1, 1, b, 0);
+  const RunReport r = m.Report();
+  EXPECT_TRUE(r.parity_checked);
+  EXPECT_FALSE(r.parity_ok);
+  EXPECT_FALSE(r.state_identical);
+  EXPECT_EQ(r.workers_finished, 2);
+  EXPECT_EQ(r.strategy_config, "diloco:h=50");
+  Result<RunConfig> c = RunConfigFromJson(r.config_json);
+  ASSERT_TRUE(c.ok()) << r.config_json;
+  EXPECT_EQ(c->workers, 2);
+}
+
 TEST(RunMonitorTest, ChaosTimesAndKilledWorkersBytes) {
   RunMonitor m(TwoWorkers());
   m.OnEvent(0, 0, Ev("started", 0, 0, 0), 0.0);

@@ -63,6 +63,14 @@ TEST(TrainLaunchTest, CompareFromTheCommandLineWritesAReportThatParses) {
     EXPECT_LE(run["test_accuracy"].get<double>(), 1.0);
     EXPECT_GT(run["bytes_per_worker"].get<double>(), 0);
     EXPECT_GT(run["wall_seconds"].get<double>(), 0);
+    // The verdict and what ran, for a script that reads only this file.
+    EXPECT_EQ(run["parity"]["ok"], true) << run.dump();
+    EXPECT_EQ(run["parity"]["state_identical"], true) << run.dump();
+    EXPECT_EQ(run["parity"]["workers_finished"], 2) << run.dump();
+    EXPECT_EQ(run["config"]["workers"], 2) << run.dump();
+    EXPECT_EQ(run["config"]["strategy"], run["strategy"]) << run.dump();
+    EXPECT_EQ(run["strategy_config"].get<std::string>().rfind(run["strategy"].get<std::string>() + ":", 0), 0u)
+        << run.dump();
   }
   // DiLoCo with H = 30 and int8 sends far less than fp32 DDP.
   EXPECT_GT(j["runs"][0]["bytes_per_worker"].get<double>(),

@@ -105,16 +105,37 @@ Status CheckDataSet(const std::string& dir) {
 // The configs of a comparison: same budget and seed, one strategy each.
 // The baseline "ddp" keeps --ddp-codec (fp32 by default); the others get
 // --codec.
+// --strategy-param keys go to the strategies that have them (a key none of
+// them has was refused before).
 std::vector<train::RunConfig> CompareConfigs(const TrainFlags& f,
                                              const std::vector<std::string>& names) {
   std::vector<train::RunConfig> out;
   for (const std::string& n : names) {
     train::RunConfig c = f.config;
     c.strategy = n;
+    c.strategy_params = train::ParamsFor(n, f.config.strategy_params);
     if (n == "ddp") c.codec = f.ddp_codec;
     out.push_back(c);
   }
   return out;
+}
+
+// The flags that are not part of the run config, checked before anything
+// is loaded or spawned: a typo must not cost a run of several minutes.
+Status ValidateOutputs(const TrainFlags& f) {
+  if (!(f.timeout_minutes > 0 && f.timeout_minutes <= 7 * 24 * 60)) {
+    return InvalidArgumentError("--timeout-minutes must be in (0, 10080] (a week)");
+  }
+  for (const std::string& path : {f.json, f.report_dir}) {
+    if (path.empty()) continue;
+    const std::filesystem::path parent = std::filesystem::absolute(path).parent_path();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(parent, ec)) {
+      return InvalidArgumentError("cannot write " + path + ": " + parent.string() +
+                                  " is not a directory");
+    }
+  }
+  return OkStatus();
 }
 
 void PrintNotes(const train::LaunchResult& r, bool chaos) {
@@ -149,7 +170,6 @@ Status WriteReports(const TrainFlags& f, const std::vector<train::RunReport>& ru
 }
 
 int RunLocal(TrainFlags& f) {
-  if (Status s = CheckDataSet(f.config.data_dir); !s.ok()) return Fail(s);
   std::vector<std::string> names = {f.config.strategy};
   if (!f.compare.empty()) {
     Result<std::vector<std::string>> list = train::ParseStrategyList(f.compare);
@@ -157,14 +177,20 @@ int RunLocal(TrainFlags& f) {
     names = *list;
     if (f.report_dir.empty()) f.report_dir = "tern-report";
   }
+  if (Status s = train::CheckStrategyParamKeys(names, f.config.strategy_params); !s.ok()) {
+    return Fail(s);
+  }
   std::vector<train::RunConfig> configs = CompareConfigs(f, names);
   if (f.compare.empty()) configs[0].codec = f.config.codec;
   for (const train::RunConfig& c : configs) {
     if (Status s = train::ValidateRunConfig(c); !s.ok()) return Fail(s);
   }
+  if (Status s = ValidateOutputs(f); !s.ok()) return Fail(s);
+  if (Status s = CheckDataSet(f.config.data_dir); !s.ok()) return Fail(s);
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::vector<train::RunReport> reports;
+  Status verdict;  // the first run whose parity check failed
   for (const train::RunConfig& c : configs) {
     Result<std::string> dir = MakeWorkDir();
     if (!dir.ok()) return Fail(dir.status());
@@ -189,12 +215,16 @@ int RunLocal(TrainFlags& f) {
       return 1;
     }
     PrintNotes(*r, c.chaos);
+    if (verdict.ok()) verdict = r->verdict;
     reports.push_back(r->report);
     if (!f.keep_logs) std::filesystem::remove_all(*dir);
     else std::printf("worker logs: %s\n", dir->c_str());
   }
   std::printf("\n%s", train::SummaryMarkdown(reports, "ddp").c_str());
   if (Status s = WriteReports(f, reports); !s.ok()) return Fail(s);
+  // After the reports, which record the verdict too: a run whose workers
+  // ended with different replicated state did not do what it claims.
+  if (!verdict.ok()) return Fail(verdict);
   return 0;
 }
 
@@ -230,6 +260,7 @@ int RunTrain(TrainFlags& f) {
     return Fail("--compare and --report-dir run only locally (without --master); a multi-host "
                 "run prints its summary on rank 0 and writes --json");
   }
+  if (Status s = ValidateOutputs(f); !s.ok()) return Fail(s);
   if (f.rank < 0) {
     for (const char* v : {"RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK"}) {
       if (!Env(v).empty()) {
@@ -267,7 +298,8 @@ void AddFlags(CLI::App* cmd, TrainFlags& f) {
                   "H: inner steps between synchronizations (default 50; 100 for streaming-diloco)");
   cmd->add_option("--strategy-param", f.strategy_params,
                   "More strategy options as KEY=VALUE (repeatable; e.g. outer_lr=0.5, fragments=2, "
-                  "tau=1); keys a strategy lacks are ignored for it");
+                  "tau=1). Each strategy of --compare takes the keys it has; a key no strategy "
+                  "of the run has is refused, with the valid keys listed");
   cmd->add_option("--workers,-n", c.workers, "Worker processes")->capture_default_str();
   cmd->add_option("--model", c.model, "cnn or mlp")->capture_default_str();
   cmd->add_option("--mlp-hidden", c.mlp_hidden, "Hidden width of the MLP")->capture_default_str();
@@ -312,7 +344,8 @@ void AddFlags(CLI::App* cmd, TrainFlags& f) {
   cmd->add_flag("--no-plots", f.no_plots, "Skip the PNG plots");
   cmd->add_flag("--quiet,-q", f.quiet, "No progress line");
   cmd->add_flag("--keep-logs", f.keep_logs, "Keep the workers' logs (printed path)");
-  cmd->add_option("--timeout-minutes", f.timeout_minutes, "Stop a run that takes longer")
+  cmd->add_option("--timeout-minutes", f.timeout_minutes,
+                  "Stop a run that takes longer (0 < minutes <= 10080)")
       ->capture_default_str();
   cmd->add_option("--master", f.master,
                   "Join the run of `tern master` at HOST:PORT as one worker (multi-host; also "

@@ -55,8 +55,10 @@ Result<MasterWorldOptions> PeerOptions(const std::string& master, const std::str
   return o;
 }
 
-void PrintWorldSummary(const train::RunConfig& c, train::RunMonitor& monitor,
-                       const train::WorkerOutcome& out, const std::string& json_path) {
+// Returns the exit code: non-zero if the parity check failed (or not every
+// worker's hashes arrived) or --json could not be written.
+int PrintWorldSummary(const train::RunConfig& c, train::RunMonitor& monitor,
+                      const train::WorkerOutcome& out, const std::string& json_path) {
   for (const train::WorkerEvent& e : out.world) {
     monitor.OnEvent(e.slot, /*process=*/e.slot, e, NowSeconds());
   }
@@ -65,11 +67,12 @@ void PrintWorldSummary(const train::RunConfig& c, train::RunMonitor& monitor,
   std::printf("\n%s\n", train::FormatParity(c.strategy, p).c_str());
   std::vector<train::RunReport> runs = {r};
   std::printf("%s", train::SummaryMarkdown(runs, "ddp").c_str());
-  if (!json_path.empty()) {
-    Status s = train::WriteSummaryJson(json_path, runs);
-    if (!s.ok()) Fail(s);
-  }
   std::fflush(stdout);
+  if (!json_path.empty()) {
+    if (Status s = train::WriteSummaryJson(json_path, runs); !s.ok()) return Fail(s);
+  }
+  if (Status s = monitor.Verdict(); !s.ok()) return Fail(s);
+  return 0;
 }
 
 }  // namespace
@@ -100,7 +103,7 @@ int RunTrainWorker(const train::RunConfig& config, const std::string& master,
     sink->Emit(e);
     return Fail(out.status());
   }
-  if (!launched && out->is_rank0) PrintWorldSummary(config, monitor, *out, json_path);
+  if (!launched && out->is_rank0) return PrintWorldSummary(config, monitor, *out, json_path);
   return 0;
 }
 
