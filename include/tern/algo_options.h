@@ -180,9 +180,10 @@ TERN_EXPORT std::string_view StrategyName(const StrategyConfig& config);
 // Parameters as key -> value text. Keys (those a strategy lacks are
 // refused): seed, timeout_ms, tag, codec, h (sync_every), outer
 // (sgd|heavy-ball|nesterov|adam), outer_lr, outer_momentum, beta1, beta2,
-// adam_eps, fragments, layout (strided|sequential), tau, alpha, lr,
-// momentum, group_size, gap_penalty, clip (0|1), clip_threshold, eps,
-// distribution (rademacher|normal), wire (byte|f32), byte_scale.
+// adam_eps, fragments, layout (strided|sequential), tau, alpha, group_size,
+// gap_penalty, clip (0|1), clip_threshold, lr (zo), eps, distribution
+// (rademacher|normal), wire (byte|f32), byte_scale. NoLoCo's eta and beta
+// and CO2's outer step are outer_lr and outer_momentum too.
 using StrategyParams = std::map<std::string, std::string, std::less<>>;
 
 // The defaults of `name` with `params` applied, validated.

@@ -139,8 +139,8 @@ void VisitFields(AsyncDiLoCoOptions& o, V& v) {
 template <class V>
 void VisitFields(NoLoCoOptions& o, V& v) {
   v("h", o.sync_every);
-  v("lr", o.lr);
-  v("momentum", o.momentum);
+  v("outer_lr", o.lr);  // NoLoCo's eta and beta are its outer lr and momentum
+  v("outer_momentum", o.momentum);
   v("group_size", o.group_size);
   VisitCommon(o.common, v);
 }
@@ -154,7 +154,7 @@ template <class V>
 void VisitFields(Co2Options& o, V& v) {
   v("h", o.sync_every);
   v("outer_lr", o.outer_lr);
-  v("momentum", o.momentum);
+  v("outer_momentum", o.momentum);
   v("gap_penalty", o.gap_penalty);
   v("clip", o.clip);
   v("clip_threshold", o.clip_threshold);
@@ -231,8 +231,8 @@ Status Check(const AsyncDiLoCoOptions& o) {
 }
 Status Check(const NoLoCoOptions& o) {
   TERN_RETURN_IF_ERROR(CheckH(o.sync_every));
-  if (!Positive(o.lr)) return InvalidArgumentError("lr must be > 0");
-  if (!Fraction(o.momentum)) return InvalidArgumentError("momentum must be in [0, 1)");
+  if (!Positive(o.lr)) return InvalidArgumentError("outer_lr must be > 0");
+  if (!Fraction(o.momentum)) return InvalidArgumentError("outer_momentum must be in [0, 1)");
   if (o.group_size < 0 || o.group_size == 1) {
     return InvalidArgumentError("group_size must be 0 (whole world) or >= 2");
   }
@@ -242,7 +242,7 @@ Status Check(const LocalSgdOptions& o) { return CheckH(o.sync_every); }
 Status Check(const Co2Options& o) {
   TERN_RETURN_IF_ERROR(CheckH(o.sync_every));
   if (!Positive(o.outer_lr)) return InvalidArgumentError("outer_lr must be > 0");
-  if (!Fraction(o.momentum)) return InvalidArgumentError("momentum must be in [0, 1)");
+  if (!Fraction(o.momentum)) return InvalidArgumentError("outer_momentum must be in [0, 1)");
   if (!Positive(o.gap_penalty)) return InvalidArgumentError("gap_penalty must be > 0");
   if (!Positive(o.clip_threshold)) return InvalidArgumentError("clip_threshold must be > 0");
   return OkStatus();
@@ -252,6 +252,16 @@ Status Check(const ZerothOrderOptions& o) {
     return InvalidArgumentError("lr, eps and byte_scale must be > 0");
   }
   return OkStatus();
+}
+
+// "h, codec, outer, ...": the keys `config`'s strategy takes, in order.
+std::string OptionKeys(StrategyConfig config) {
+  std::string out;
+  auto lister = [&](std::string_view key, const auto&) {
+    out += (out.empty() ? "" : ", ") + std::string(key);
+  };
+  std::visit([&](auto& o) { VisitFields(o, lister); }, config);
+  return out;
 }
 
 }  // namespace
@@ -283,7 +293,8 @@ Result<StrategyConfig> ParseStrategyConfig(std::string_view name, const Strategy
     // cannot capture bindings in the lambda below.
     const std::string& key = entry.first;
     const std::string& text = entry.second;
-    Status status = InvalidArgumentError(std::string(name) + " has no option '" + key + "'");
+    Status status = InvalidArgumentError(std::string(name) + " has no option '" + key +
+                                         "' (its options: " + OptionKeys(config) + ")");
     auto setter = [&](std::string_view k, auto& field) {
       if (k != key) return;
       status = FromText(text, &field) ? OkStatus()

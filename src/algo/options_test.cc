@@ -46,6 +46,23 @@ TEST(StrategyOptionsTest, RefusesUnknownNamesKeysAndValues) {
             StatusCode::kInvalidArgument);
 }
 
+TEST(StrategyOptionsTest, OuterStepKeysAreNamedAlikeEverywhere) {
+  Result<StrategyConfig> n =
+      ParseStrategyConfig("noloco", {{"outer_lr", "0.5"}, {"outer_momentum", "0.25"}});
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(std::get<NoLoCoOptions>(*n).lr, 0.5f);
+  EXPECT_EQ(std::get<NoLoCoOptions>(*n).momentum, 0.25f);
+  Result<StrategyConfig> c = ParseStrategyConfig("co2", {{"outer_momentum", "0.25"}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(std::get<Co2Options>(*c).momentum, 0.25f);
+  // An unknown key names the key and lists the strategy's own.
+  const Status bad = ParseStrategyConfig("noloco", {{"momentum", "0.5"}}).status();
+  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.ToString().find("'momentum' (its options: h, outer_lr, outer_momentum, group_size"),
+            std::string::npos)
+      << bad.ToString();
+}
+
 TEST(StrategyOptionsTest, EnforcesTorchftFragmentChecks) {
   auto bad_divisor = ParseStrategyConfig("streaming-diloco", {{"h", "6"}, {"fragments", "4"}});
   EXPECT_EQ(bad_divisor.status().code(), StatusCode::kInvalidArgument);

@@ -2,7 +2,10 @@
 // trained by 4 local workers (threads over loopback TCP) with data-parallel
 // SGD and with each strategy; prints the final eval loss, the bytes each
 // worker sent, the largest single message, and the byte ratio against
-// data-parallel measured in the same run, then checks the targets.
+// data-parallel measured in the same run, then checks the targets
+// (--check: exit 1 if one is missed).
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <sstream>
@@ -20,6 +23,7 @@ namespace {
 
 struct Options {
   bool json = false;
+  bool check = false;
   int64_t steps = 4000;
   int workers = 4;
   int seeds = 1;
@@ -94,11 +98,33 @@ std::string Bytes(double b) {
   return buf;
 }
 
+// Byte ratios read "196x fewer" everywhere (table, targets); loss gaps are
+// signed percentages.
+std::string Fewer(double ratio) {
+  if (!std::isfinite(ratio)) return "sent nothing";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0fx fewer", ratio);
+  return buf;
+}
+std::string Percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.2f%%", 100 * fraction);
+  return buf;
+}
+
+// kind "loss": value is the relative loss excess over ddp, pass if <=
+// threshold; kind "ratio": value is how many times fewer (bytes, or peak
+// message size), pass if >= threshold.
 struct Check {
   std::string name;
+  std::string kind;
   double value, threshold;
   bool pass;
 };
+
+std::string Shown(const Check& c, double v) {
+  return c.kind == "loss" ? Percent(v) : Fewer(v);
+}
 
 std::vector<Check> Targets(const std::vector<Row>& rows) {
   const Row *ddp = nullptr, *dl = nullptr, *st = nullptr;
@@ -114,18 +140,16 @@ std::vector<Check> Targets(const std::vector<Row>& rows) {
   };
   auto ratio = [&](const Row* r) { return ddp->result.bytes_per_worker / r->result.bytes_per_worker; };
   if (dl) {
-    out.push_back({"diloco loss vs ddp (relative excess)", gap(dl), 0.02, gap(dl) <= 0.02});
-    out.push_back({"diloco bytes reduction vs ddp (x)", ratio(dl), 200, ratio(dl) >= 200});
+    out.push_back({"diloco eval loss vs ddp", "loss", gap(dl), 0.02, gap(dl) <= 0.02});
+    out.push_back({"diloco bytes vs ddp", "ratio", ratio(dl), 200, ratio(dl) >= 200});
   }
   if (st) {
-    out.push_back({"streaming-diloco loss vs ddp (relative excess)", gap(st), 0.02,
-                   gap(st) <= 0.02});
-    out.push_back({"streaming-diloco bytes reduction vs ddp (x)", ratio(st), 400,
-                   ratio(st) >= 400});
+    out.push_back({"streaming-diloco eval loss vs ddp", "loss", gap(st), 0.02, gap(st) <= 0.02});
+    out.push_back({"streaming-diloco bytes vs ddp", "ratio", ratio(st), 400, ratio(st) >= 400});
     if (dl) {
       const double peak = static_cast<double>(dl->result.peak_message_bytes) /
                           static_cast<double>(st->result.peak_message_bytes);
-      out.push_back({"streaming-diloco peak message vs diloco's (x smaller)", peak, 4, peak >= 4});
+      out.push_back({"streaming-diloco peak message vs diloco's", "ratio", peak, 4, peak >= 4});
     }
   }
   return out;
@@ -141,25 +165,26 @@ void PrintTable(const std::vector<Row>& rows, const std::vector<Check>& checks,
               t.data.dim, t.data.classes, t.data.clusters, t.data.noise, t.data.train, t.data.eval,
               rows.empty() ? size_t{0} : rows[0].result.params, t.lr, o.workers,
               static_cast<long long>(o.steps), t.batch, o.seeds);
-  std::printf("%-17s %10s %8s %7s %12s %9s %11s %8s  %s\n", "strategy", "eval loss", "vs ddp",
-              "acc", "bytes/worker", "ddp / x", "peak msg", "seconds", "configuration");
+  std::printf("%-17s %10s %8s %7s %12s %13s %11s %8s  %s\n", "strategy", "eval loss", "vs ddp",
+              "acc", "bytes/worker", "bytes vs ddp", "peak msg", "seconds", "configuration");
   for (const Row& r : rows) {
     const auto& x = r.result;
-    char rel[16] = "-", ratio[16] = "-";
-    if (ddp) {
-      std::snprintf(rel, sizeof rel, "%+.2f%%",
-                    100 * (x.eval_loss - ddp->result.eval_loss) / ddp->result.eval_loss);
-      std::snprintf(ratio, sizeof ratio, "%.0fx", ddp->result.bytes_per_worker / x.bytes_per_worker);
+    std::string rel = "-", ratio = "-";
+    if (ddp == &r) {
+      rel = ratio = "baseline";
+    } else if (ddp) {
+      rel = Percent((x.eval_loss - ddp->result.eval_loss) / ddp->result.eval_loss);
+      ratio = Fewer(ddp->result.bytes_per_worker / x.bytes_per_worker);
     }
-    std::printf("%-17s %10.4f %8s %6.1f%% %12s %9s %11s %8.1f  %s\n", r.entry.label.c_str(),
-                x.eval_loss, rel, 100 * x.eval_accuracy, Bytes(x.bytes_per_worker).c_str(), ratio,
-                Bytes(static_cast<double>(x.peak_message_bytes)).c_str(), x.seconds,
+    std::printf("%-17s %10.4f %8s %6.1f%% %12s %13s %11s %8.1f  %s\n", r.entry.label.c_str(),
+                x.eval_loss, rel.c_str(), 100 * x.eval_accuracy, Bytes(x.bytes_per_worker).c_str(),
+                ratio.c_str(), Bytes(static_cast<double>(x.peak_message_bytes)).c_str(), x.seconds,
                 r.entry.summary.c_str());
   }
   if (!checks.empty()) std::printf("\ntargets:\n");
   for (const Check& c : checks) {
-    std::printf("  %-55s %10.4f (target %s %g)  %s\n", c.name.c_str(), c.value,
-                c.name.find("loss") != std::string::npos ? "<=" : ">=", c.threshold,
+    std::printf("  %-45s %12s (target %s %s)  %s\n", c.name.c_str(), Shown(c, c.value).c_str(),
+                c.kind == "loss" ? "<=" : ">=", Shown(c, c.threshold).c_str(),
                 c.pass ? "PASS" : "FAIL");
   }
 }
@@ -184,22 +209,66 @@ void PrintJson(const std::vector<Row>& rows, const std::vector<Check>& checks, c
   }
   j["targets"] = nlohmann::json::array();
   for (const Check& c : checks) {
-    j["targets"].push_back(
-        {{"name", c.name}, {"value", c.value}, {"threshold", c.threshold}, {"pass", c.pass}});
+    j["targets"].push_back({{"name", c.name},
+                            {"kind", c.kind},
+                            {"value", c.value},
+                            {"threshold", c.threshold},
+                            {"shown", Shown(c, c.value)},
+                            {"pass", c.pass}});
   }
   std::printf("%s\n", j.dump(2).c_str());
 }
 
+// H of a strategy that synchronizes every H steps (0 for ddp and zo).
+int SyncEvery(const StrategyConfig& config) {
+  return std::visit(
+      [](const auto& o) {
+        if constexpr (requires { o.sync_every; }) {
+          return o.sync_every;
+        } else {
+          return 0;
+        }
+      },
+      config);
+}
+
+// The entries --only names (all without it). kInvalidArgument naming an
+// unknown or repeated name and listing the valid ones.
+Result<std::vector<Entry>> Selected(const std::string& only) {
+  std::vector<Entry> all = Entries();
+  if (only.empty()) return all;
+  std::string valid;
+  for (const Entry& e : all) valid += (valid.empty() ? "" : ", ") + e.label;
+  std::vector<Entry> out;
+  std::stringstream ss(only);
+  for (std::string name; std::getline(ss, name, ',');) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const Entry& e) { return e.label == name; });
+    if (it == all.end()) {
+      return InvalidArgumentError("--only: unknown strategy '" + name + "' (" + valid + ")");
+    }
+    out.push_back(*it);
+  }
+  // The table and the ratios put ddp first, as without --only.
+  std::stable_partition(out.begin(), out.end(), [](const Entry& e) { return e.label == "ddp"; });
+  return out;
+}
+
 int Run(const Options& o) {
-  if (o.steps < 1 || o.workers < 1) return Fail("--steps and --workers must be >= 1");
-  std::vector<Entry> entries;
-  for (Entry& e : Entries()) {
-    if (o.only.empty() || ("," + o.only + ",").find("," + e.label + ",") != std::string::npos) {
-      entries.push_back(std::move(e));
+  if (o.steps < 1 || o.steps > 10'000'000) return Fail("--steps must be in 1..10000000");
+  if (o.workers < 1 || o.workers > 64) return Fail("--workers must be in 1..64");
+  if (o.seeds < 1 || o.seeds > 100) return Fail("--seeds must be in 1..100");
+  Result<std::vector<Entry>> selected = Selected(o.only);
+  if (!selected.ok()) return Fail(selected.status());
+  const std::vector<Entry>& entries = *selected;
+  for (const Entry& e : entries) {
+    const int h = SyncEvery(e.config);
+    if (o.steps < h) {
+      std::fprintf(stderr,
+                   "tern: warning: --steps %lld is fewer than %s's H = %d: it never "
+                   "synchronizes in this run\n",
+                   static_cast<long long>(o.steps), e.label.c_str(), h);
     }
   }
-  if (entries.empty()) return Fail("--only names no strategy (ddp, diloco, streaming-diloco, ...)");
-  if (o.seeds < 1) return Fail("--seeds must be >= 1");
   algo::toy::ToyRunOptions run = TaskOptions(o);
   run.progress_every = std::max<int64_t>(1, o.steps / 4);
   const algo::toy::GaussianMixture data = algo::toy::MakeGaussianMixture(run.data);
@@ -227,6 +296,14 @@ int Run(const Options& o) {
   }
   const std::vector<Check> checks = Targets(rows);
   o.json ? PrintJson(rows, checks, o) : PrintTable(rows, checks, o);
+  std::fflush(stdout);
+  if (!o.check) return 0;
+  std::string failed;
+  for (const Check& c : checks) {
+    if (!c.pass) failed += (failed.empty() ? "" : "; ") + c.name + " " + Shown(c, c.value);
+  }
+  if (checks.empty()) return Fail("--check: no target applies (they need ddp with diloco or streaming-diloco)");
+  if (!failed.empty()) return Fail("--check: targets missed: " + failed);
   return 0;
 }
 
@@ -239,7 +316,11 @@ TERN_COMMAND(BenchStrategies, "bench strategies") {
       "Train a toy Gaussian-mixture MLP with 4 local workers by data-parallel SGD and each "
       "strategy; print final loss, bytes per worker, peak message and ratios vs data-parallel",
       [o] { return Run(*o); });
-  cmd->add_flag("--json", o->json, "print JSON instead of a table");
+  cmd->add_flag("--json", o->json,
+                "print JSON instead of a table (stdout holds only the JSON; progress goes to "
+                "stderr)");
+  cmd->add_flag("--check", o->check,
+                "exit 1 (one line on stderr) if a target is missed or none applies");
   cmd->add_option("--steps", o->steps, "inner steps per run (default 4000)");
   cmd->add_option("--seeds", o->seeds,
                   "runs per strategy with seeds seed, seed+1, ...; losses are averaged (default 1)");
