@@ -3,7 +3,8 @@
 // for Codec::Create / ErrorFeedback::Create), bytes 1-2 the element count,
 // the rest is the payload, decoded with Decode and DecodeAdd. Only
 // kDataLoss / kInvalidArgument may come back as errors; a payload that
-// decodes must decode the same twice (determinism).
+// decodes must decode the same twice (determinism). Byte 0 = 254: byte 1
+// picks a spec and the rest are fp32 values to encode (EncodeRoundTrip).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -41,6 +42,22 @@ void CheckCode(const tern::Status& s) {
   }
 }
 
+// The encoders on arbitrary floats (NaN, infinities, subnormals, long runs
+// of equal values): encoding must succeed within MaxEncodedSize, give the
+// same bytes twice, and decode.
+void EncodeRoundTrip(const tern::Codec& codec, const uint8_t* data, size_t size) {
+  std::vector<float> x(size / 4);
+  if (!x.empty()) std::memcpy(x.data(), data, 4 * x.size());
+  tern::CodecContext ctx{.seed = 1, .step = 2, .tensor_id = 3, .offset = 4};
+  std::vector<uint8_t> p1(codec.MaxEncodedSize(x.size())), p2(p1.size());
+  tern::Result<size_t> n1 = codec.Encode(x, ctx, std::span<uint8_t>(p1));
+  tern::Result<size_t> n2 = codec.Encode(x, ctx, std::span<uint8_t>(p2));
+  if (!n1.ok() || !n2.ok() || *n1 != *n2) std::abort();
+  if (std::memcmp(p1.data(), p2.data(), *n1) != 0) std::abort();
+  std::vector<float> y(x.size());
+  if (!codec.Decode(std::span<const uint8_t>(p1.data(), *n1), ctx, y).ok()) std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -51,6 +68,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CheckCode(c.status());
     if (c.ok() && !tern::Codec::Create((*c)->spec()).ok()) std::abort();  // canonical reparses
     CheckCode(tern::ErrorFeedback::Create(spec).status());
+    return 0;
+  }
+  if (data[0] == 254) {
+    EncodeRoundTrip(*Codecs()[data[1] % kNumSpecs], data + 2, size - 2);
     return 0;
   }
   const tern::Codec& codec = *Codecs()[data[0] % kNumSpecs];

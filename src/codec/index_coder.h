@@ -42,9 +42,11 @@ void EncodePositions(const IndexCoding& coding, const uint32_t* pos, size_t coun
   EncodePositionsLocal(coding, pos, count, &local, after);
   *out = local;
 }
-// Rice positions with nothing written between them (the same bits as
-// EncodePositions): up to four codes joined into one Put, so the writer's
-// state advances once per four positions instead of once per position.
+
+// Rice positions with nothing written between them, the same bits as
+// EncodePositions: the codes come from the kernel table (SIMD, independent
+// per gap) and up to four are joined into one Put, so the writer's state
+// advances once per four positions instead of once per position.
 void EncodeRicePositions(const IndexCoding& coding, const uint32_t* pos, size_t count,
                          BitWriter* out);
 

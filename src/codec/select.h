@@ -47,6 +47,11 @@ struct Selection {
 // REQUIRES: k <= x.size() < 2^32.
 void SelectTopK(std::span<const float> x, size_t k, Selection* out);
 
+// The rank-th largest of v (rank 1 = the largest), as nth_element finds it.
+// Reorders v. REQUIRES: 1 <= rank <= v.size(); every value <= 0x7FFFFFFF
+// (magnitude bits, AbsBits).
+uint32_t KthLargest(std::span<uint32_t> v, size_t rank);
+
 // The most values SelectSampled returns for k.
 size_t SampledCap(size_t k);
 // REQUIRES: k <= x.size() < 2^32. Deterministic given ctx (the sample comes
