@@ -215,6 +215,32 @@ Result<RunConfig> RunConfigFromJson(const std::string& text) {
   }
 }
 
+std::string RunConfigForAgreement(const RunConfig& c) {
+  nlohmann::json j(c);
+  j.erase("data_dir");
+  j.erase("threads");
+  return j.dump();
+}
+
+std::string DescribeConfigDifference(const std::string& mine, const std::string& run) {
+  const nlohmann::json a = nlohmann::json::parse(mine, nullptr, false);
+  const nlohmann::json b = nlohmann::json::parse(run, nullptr, false);
+  if (!a.is_object() || !b.is_object()) return "the config text";
+  std::string out;
+  auto value = [](const nlohmann::json& j, const std::string& key) {
+    return j.contains(key) ? j[key].dump() : std::string("(none)");
+  };
+  std::set<std::string> keys;
+  for (const auto& [k, v] : a.items()) keys.insert(k);
+  for (const auto& [k, v] : b.items()) keys.insert(k);
+  for (const std::string& k : keys) {
+    if (a.contains(k) && b.contains(k) && a[k] == b[k]) continue;
+    out += (out.empty() ? "" : ", ") + k + " (this worker: " + value(a, k) +
+           ", the run: " + value(b, k) + ")";
+  }
+  return out.empty() ? "the config text" : out;
+}
+
 Result<std::vector<std::string>> ParseStrategyList(const std::string& text) {
   std::vector<std::string> out;
   std::set<std::string> seen;

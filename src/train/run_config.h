@@ -119,6 +119,13 @@ std::string DescribeStrategy(const RunConfig& c);
 std::string RunConfigToJson(const RunConfig& c);
 Result<RunConfig> RunConfigFromJson(const std::string& text);
 
+// What every worker of a multi-host run must agree on: RunConfigToJson
+// without the per-host fields (data_dir, threads). SafePoint replicates it.
+std::string RunConfigForAgreement(const RunConfig& c);
+// "steps (this worker: 100, the run: 200), lr (...)" for two JSON objects
+// (RunConfigForAgreement texts); "the config text" if either does not parse.
+std::string DescribeConfigDifference(const std::string& mine, const std::string& run);
+
 // "ddp,diloco,streaming-diloco" -> names, checked (known, not repeated).
 Result<std::vector<std::string>> ParseStrategyList(const std::string& text);
 

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "train/run_config.h"
 #include "util/clock.h"
 #include "util/logging.h"
 
@@ -11,6 +12,8 @@ namespace {
 // Between attempts, so a failure that returns at once (the master
 // unreachable) does not spin.
 constexpr std::chrono::milliseconds kRetryPause{20};
+// A RunConfig as JSON is a few hundred bytes; strategy_params could add some.
+constexpr size_t kMaxRunConfigBytes = 1 << 16;
 }  // namespace
 
 bool RetryableAtSafePoint(const Status& s) {
@@ -28,10 +31,16 @@ bool RetryableAtSafePoint(const Status& s) {
 Result<std::unique_ptr<SafePoint>> SafePoint::Create(MasterWorld* world, World* net_world,
                                                      Communicator* comm, Strategy* strategy,
                                                      std::chrono::milliseconds step_timeout,
-                                                     std::chrono::milliseconds deadline) {
+                                                     std::chrono::milliseconds deadline,
+                                                     std::string run_config) {
   auto sp = std::unique_ptr<SafePoint>(
       new SafePoint(world, net_world, comm, step_timeout, deadline));
   TERN_ASSIGN_OR_RETURN(sp->state_, SharedState::Create(world));
+  if (!run_config.empty()) {
+    sp->own_config_ = sp->run_config_ = std::move(run_config);
+    TERN_RETURN_IF_ERROR(
+        sp->state_->RegisterBytes("run.config", &sp->run_config_, kMaxRunConfigBytes));
+  }
   TERN_ASSIGN_OR_RETURN(sp->sync_, StrategySync::Create(strategy, sp->state_.get()));
   return sp;
 }
@@ -55,6 +64,11 @@ Result<SafePointReport> SafePoint::Run() {
       TERN_LOG(INFO) << "safe point failed, retrying: " << sync.status().ToString();
       last = sync.status();
       continue;
+    }
+    if (run_config_ != own_config_) {
+      return InvalidArgumentError("this worker's run config differs from the run's: " +
+                                  DescribeConfigDifference(own_config_, run_config_) +
+                                  "; start every worker with the same options");
     }
     const WorldView v = world_->View();
     report.revision = v.revision;

@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
 
 #include "tern/algo_sync.h"
 #include "tern/communicator.h"
@@ -54,11 +55,15 @@ class SafePoint {
   // World the communicator and strategy use (the same object, or a
   // LinkemWorld over it); `comm` the communicator over `net_world`. None
   // are owned; all must outlive the SafePoint. The strategy must be
-  // attached. Errors: SharedState::Create's and StrategySync::Create's.
+  // attached. `run_config` (optional): this worker's RunConfigForAgreement
+  // text, replicated like the strategy's state, so every safe point also
+  // elects the run's config and Run() refuses a worker whose own differs.
+  // Errors: SharedState::Create's and StrategySync::Create's.
   static Result<std::unique_ptr<SafePoint>> Create(MasterWorld* world, World* net_world,
                                                    Communicator* comm, Strategy* strategy,
                                                    std::chrono::milliseconds step_timeout,
-                                                   std::chrono::milliseconds deadline);
+                                                   std::chrono::milliseconds deadline,
+                                                   std::string run_config = "");
 
   // True when the world wants a safe point: peers wait to join, or a new
   // revision was announced (a member left or died). Local; cheap.
@@ -66,7 +71,8 @@ class SafePoint {
 
   // One safe point (see above). Blocks. Errors: kPermissionDenied (this
   // peer was expelled), kInvalidArgument (members registered different
-  // state: a configuration mismatch), kDeadlineExceeded (the world did not
+  // state: a configuration mismatch; or the run's elected config differs
+  // from this worker's `run_config`, naming the fields), kDeadlineExceeded (the world did not
   // settle within the deadline), the strategy's AfterSafePoint codes.
   Result<SafePointReport> Run();
 
@@ -85,6 +91,7 @@ class SafePoint {
   World* net_world_;
   Communicator* comm_;
   std::chrono::milliseconds step_timeout_, deadline_;
+  std::string own_config_, run_config_;  // run_config_: registered, the sync writes it
   std::unique_ptr<SharedState> state_;
   std::unique_ptr<StrategySync> sync_;  // unregisters from state_ first
 };

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tern/communicator.h"
+#include "train/run_config.h"
 #include "util/clock.h"
 
 namespace tern::train {
@@ -184,6 +185,48 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{"diloco", {{"h", "4"}, {"codec", "int8"}}},
                       Case{"ddp", {{"codec", "ef21(int8:block=64)"}}}),
     [](const auto& info) { return info.param.strategy; });
+
+// Two workers whose run configs differ in --steps: the sync elects one
+// config (the lowest peer id's on a tie), and the other worker is refused
+// with the field named; the elected one goes on.
+TEST(SafePointConfigTest, WorkerWithADifferentRunConfigIsRefusedNamingTheField) {
+  auto master = Master::StartLocal(4, /*min_peers=*/2);
+  ASSERT_TRUE(master.ok()) << master.status().ToString();
+  const MasterWorldOptions opts = (*master)->PeerOptions();
+  std::vector<Status> out(2);
+  std::latch done(2);
+  auto worker = [&](int i) {
+    CountDownOnce leaving{&done};
+    auto world = MasterWorld::Join(opts, kTimeout);
+    ASSERT_TRUE(world.ok()) << world.status().ToString();
+    auto comm = Communicator::Create(world->get());
+    ASSERT_TRUE(comm.ok());
+    auto strategy = Strategy::Create("diloco", {{"h", "4"}});
+    ASSERT_TRUE(strategy.ok());
+    Toy toy;
+    ASSERT_TRUE((*strategy)
+                    ->Attach(comm->get(), world->get(),
+                             {.parameters = toy.params, .gradients = toy.grads})
+                    .ok());
+    RunConfig c;
+    c.steps = i == 0 ? 100 : 200;
+    c.data_dir = "/host" + std::to_string(i);  // per host: not compared
+    auto sp = SafePoint::Create(world->get(), world->get(), comm->get(), strategy->get(),
+                                kTimeout, milliseconds(60000), RunConfigForAgreement(c));
+    ASSERT_TRUE(sp.ok()) << sp.status().ToString();
+    out[i] = (*sp)->Run().status();
+    leaving.Now();
+    done.wait();  // the elected worker's sync must not see the other leave midway
+  };
+  std::thread a(worker, 0), b(worker, 1);
+  a.join();
+  b.join();
+  ASSERT_NE(out[0].ok(), out[1].ok()) << out[0].ToString() << " / " << out[1].ToString();
+  const Status& refused = out[0].ok() ? out[1] : out[0];
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("steps (this worker: "), std::string::npos) << refused.ToString();
+  EXPECT_EQ(refused.message().find("data_dir"), std::string::npos) << refused.ToString();
+}
 
 TEST(SafePointCodesTest, RetryableCodes) {
   EXPECT_TRUE(RetryableAtSafePoint(UnavailableError("x")));

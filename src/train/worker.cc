@@ -151,7 +151,8 @@ Status WorkerRun::Setup() {
   const milliseconds step_timeout(std::max(c_.timeout_ms, 30000));
   TERN_ASSIGN_OR_RETURN(sp_, SafePoint::Create(world_.get(), net_world_, comm_.get(),
                                                strategy_.get(), step_timeout,
-                                               milliseconds(600000)));
+                                               milliseconds(600000),
+                                               RunConfigForAgreement(c_)));
   TERN_RETURN_IF_ERROR(SafePointNow());
   sink_->Emit(Event("started"));
   return OkStatus();
