@@ -100,10 +100,25 @@ TEST(TrainLaunchTest, MissingDataSetSaysHowToInstallIt) {
       << p->output;
 }
 
+TEST(TrainLaunchTest, UnknownStrategyParamIsNamedWithTheValidKeysBeforeLoadingData) {
+  testing::ScratchDir dir;  // an empty data dir: validation must come first
+  Result<ProcessResult> p = RunProcess({TERN_CLI_PATH, "train", "--quiet", "--data-dir",
+                                        dir.path(), "--strategy-param", "outer_lrr=0.5"},
+                                       30);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->exit_code, 1);
+  EXPECT_NE(p->output.find("unknown key 'outer_lrr' (diloco: h, codec, outer, outer_lr"),
+            std::string::npos)
+      << p->output;
+  EXPECT_EQ(p->output.find("fashion-mnist"), std::string::npos) << p->output;
+}
+
 TEST(TrainLaunchTest, BadOptionsFailWithOneLine) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"--workers", "0"}, {"--strategy", "gossip"},
-        {"--compare", "ddp,ddp"}, {"--strategy-param", "nokey"}, {"--codec", "int9"}}) {
+        {"--compare", "ddp,ddp"}, {"--strategy-param", "nokey"}, {"--codec", "int9"},
+        {"--strategy-param", "outer_lrr=0.5"}, {"--steps", "10"}, {"--warmup", "5"},
+        {"--timeout-minutes", "0"}, {"--json", "/nonexistent-dir/x.json"}}) {
     std::vector<std::string> argv = {TERN_CLI_PATH, "train", "--quiet"};
     argv.insert(argv.end(), args.begin(), args.end());
     Result<ProcessResult> p = RunProcess(argv, 30);
