@@ -49,14 +49,10 @@ class DataParallel final : public StrategyBase {
   DataParallel(const DataParallelOptions& o, std::unique_ptr<Reducer> reducer,
                std::optional<int> powersgd_rank)
       : StrategyBase(StrategyConfig(o), o.common), reducer_(std::move(reducer)) {
-#if TERN_ALGO_HAVE_POWERSGD
     if (powersgd_rank) {
       powersgd_ = std::make_unique<PowerSgd>(
           PowerSgdOptions{.rank = *powersgd_rank, .seed = o.common.seed});
     }
-#else
-    (void)powersgd_rank;
-#endif
   }
 
   Status AfterBackward(const StepInfo&) override {
@@ -104,16 +100,11 @@ class DataParallel final : public StrategyBase {
   }
 
   Status ReinitPerPeer() override {
-#if TERN_ALGO_HAVE_POWERSGD
     if (powersgd_) powersgd_->ResetAll();
-#endif
     return OkStatus();
   }
 
  private:
-#if !TERN_ALGO_HAVE_POWERSGD
-  Status ReducePowerSgd() { return UnimplementedError("powersgd is not built"); }
-#else
   Status ReducePowerSgd() {
     CopyInto(snapshot_, grads_);
     AllReduceOptions o = PlainOptions(ReduceOp::kAvg);
@@ -131,14 +122,9 @@ class DataParallel final : public StrategyBase {
     ++stats_.syncs;
     return OkStatus();
   }
-#endif
 
   std::unique_ptr<Reducer> reducer_;
-#if TERN_ALGO_HAVE_POWERSGD
   std::unique_ptr<PowerSgd> powersgd_;
-#else
-  const void* powersgd_ = nullptr;  // never set
-#endif
   std::vector<TensorView> views_;  // PowerSGD: one per parameter
   std::vector<float> snapshot_;
 };
@@ -147,9 +133,6 @@ class DataParallel final : public StrategyBase {
 
 Result<std::unique_ptr<Strategy>> MakeDataParallel(const DataParallelOptions& o) {
   TERN_ASSIGN_OR_RETURN(std::optional<int> rank, PowerSgdRank(o.codec));
-#if !TERN_ALGO_HAVE_POWERSGD
-  if (rank) return UnimplementedError("powersgd: the collective module does not implement it yet");
-#endif
   TERN_ASSIGN_OR_RETURN(std::unique_ptr<Reducer> reducer,
                         Reducer::Create(rank ? std::string_view() : std::string_view(o.codec)));
   return std::unique_ptr<Strategy>(new DataParallel(o, std::move(reducer), rank));
