@@ -58,11 +58,9 @@ class DataParallel final : public StrategyBase {
   Status AfterBackward(const StepInfo&) override {
     TERN_RETURN_IF_ERROR(RequireAttached());
     if (powersgd_) return ReducePowerSgd();
-    OpStats st;
-    AllReduceOptions o = reducer_->Options(common_, 0, step_);
-    o.stats = &st;
-    Status s = comm_->AllReduce(TensorView::Of(grads_), o);
-    Record(st);
+    Status s = Counted(reducer_->Options(common_, 0, step_), [&](const AllReduceOptions& o) {
+      return comm_->AllReduce(TensorView::Of(grads_), o);
+    });
     if (!s.ok()) return Failed(s);
     ++stats_.syncs;
     return OkStatus();
@@ -107,12 +105,10 @@ class DataParallel final : public StrategyBase {
  private:
   Status ReducePowerSgd() {
     CopyInto(snapshot_, grads_);
-    AllReduceOptions o = PlainOptions(ReduceOp::kAvg);
     for (size_t i = 0; i < views_.size(); ++i) {
-      OpStats st;
-      o.stats = &st;
-      Status s = powersgd_->AllReduce(*comm_, i, views_[i], o);
-      Record(st);
+      Status s = Counted(PlainOptions(ReduceOp::kAvg), [&](const AllReduceOptions& o) {
+        return powersgd_->AllReduce(*comm_, i, views_[i], o);
+      });
       if (!s.ok()) {
         CopyInto(grads_, snapshot_);
         powersgd_->ResetAll();

@@ -36,11 +36,9 @@ class DiLoCo final : public OuterStrategy {
     }
     const uint64_t t = c / h_;  // 1-based outer step
     Difference(outer_params_, params_, delta_);
-    OpStats st;
-    AllReduceOptions o = reducer_->Options(common_, 0, t);
-    o.stats = &st;
-    Status s = comm_->AllReduce(TensorView::Of(delta_), o);
-    Record(st);
+    Status s = Counted(reducer_->Options(common_, 0, t), [&](const AllReduceOptions& o) {
+      return comm_->AllReduce(TensorView::Of(delta_), o);
+    });
     if (!s.ok()) return Failed(s);
     OuterStep(outer_, static_cast<int64_t>(t), delta_, outer_params_, state1_, state2_);
     CopyInto(params_, outer_params_);

@@ -113,21 +113,15 @@ class NoLoCo final : public StrategyBase {
     const uint64_t self = view.self().peer_id, donor = old_members.front();
     if (self == donor) {
       for (uint64_t j : joiners) {
-        OpStats st;
-        CollectiveOptions o = P2pOptions();
-        o.stats = &st;
-        Status s = comm_->Send(view.RankOf(j), TensorView::Of(phi_), o);
-        Record(st);
-        TERN_RETURN_IF_ERROR(s);
+        TERN_RETURN_IF_ERROR(Counted(P2pOptions(), [&](const CollectiveOptions& o) {
+          return comm_->Send(view.RankOf(j), TensorView::Of(phi_), o);
+        }));
       }
     } else if (std::binary_search(joiners.begin(), joiners.end(), self)) {
       std::vector<float> received(phi_.size());
-      OpStats st;
-      CollectiveOptions o = P2pOptions();
-      o.stats = &st;
-      Status s = comm_->Recv(view.RankOf(donor), TensorView::Of(received), o);
-      Record(st);
-      TERN_RETURN_IF_ERROR(s);
+      TERN_RETURN_IF_ERROR(Counted(P2pOptions(), [&](const CollectiveOptions& o) {
+        return comm_->Recv(view.RankOf(donor), TensorView::Of(received), o);
+      }));
       CopyInto(phi_, received);  // in place: State() spans point into phi_
       std::fill(momentum_.begin(), momentum_.end(), 0.0f);
       CopyInto(params_, phi_);
@@ -147,24 +141,18 @@ class NoLoCo final : public StrategyBase {
     CopyInto(mean_, send_);
     if (group.size() <= 1) return OkStatus();
     if (group.size() == ids.size()) {
-      OpStats st;
-      AllReduceOptions o = PlainOptions(ReduceOp::kAvg);
-      o.stats = &st;
-      Status s = comm_->AllReduce(TensorView::Of(mean_), o);
-      Record(st);
-      return s;
+      return Counted(PlainOptions(ReduceOp::kAvg), [&](const AllReduceOptions& o) {
+        return comm_->AllReduce(TensorView::Of(mean_), o);
+      });
     }
     std::vector<std::vector<float>> recv(group.size());
     for (size_t j = 0; j < group.size(); ++j) {
       if (group[j] == self) continue;
       recv[j].resize(send_.size());
-      OpStats st;
-      CollectiveOptions o = P2pOptions();
-      o.stats = &st;
-      Status s = comm_->SendRecv(view.RankOf(group[j]), TensorView::Of(send_),
-                                 TensorView::Of(recv[j]), o);
-      Record(st);
-      TERN_RETURN_IF_ERROR(s);
+      TERN_RETURN_IF_ERROR(Counted(P2pOptions(), [&](const CollectiveOptions& o) {
+        return comm_->SendRecv(view.RankOf(group[j]), TensorView::Of(send_),
+                               TensorView::Of(recv[j]), o);
+      }));
     }
     const float k = static_cast<float>(group.size());
     for (size_t i = 0; i < send_.size(); ++i) {

@@ -73,6 +73,16 @@ class StrategyBase : public Strategy {
   Status RequireAttached() const;
   // Counts a finished collective.
   void Record(const OpStats& s);
+  // Runs one collective, `op(options)`, with `options.stats` pointed at a
+  // local OpStats that is Record()ed whatever the status; returns op's.
+  template <class Options, class Op>
+  Status Counted(Options options, Op&& op) {
+    OpStats st;
+    options.stats = &st;
+    Status s = op(options);
+    Record(st);
+    return s;
+  }
   // Counts a failed hook and returns its status.
   Status Failed(Status s);
   AllReduceOptions PlainOptions(ReduceOp op) const;

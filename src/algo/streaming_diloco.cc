@@ -106,11 +106,10 @@ class StreamingDiLoCo final : public OuterStrategy {
     if (!ready.ok()) return Failed(ready.status());
     if (!*ready) {
       ComputeDelta(p);
-      OpStats st;
-      AllReduceOptions o = reducer_->Options(common_, p, c / Period());
-      o.stats = &st;
-      Status s = comm_->AllReduce(TensorView::Of(Delta(p)), o);
-      Record(st);
+      Status s = Counted(reducer_->Options(common_, p, c / Period()),
+                         [&](const AllReduceOptions& o) {
+                           return comm_->AllReduce(TensorView::Of(Delta(p)), o);
+                         });
       if (!s.ok()) return Failed(s);
     }
     Merge(p, c);

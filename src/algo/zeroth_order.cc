@@ -51,12 +51,11 @@ class ZoStrategy final : public StrategyBase {
       cached_ = true;
     }
     std::vector<std::string> all;
-    OpStats st;
-    CollectiveOptions o = P2pOptions();
-    o.max_blob_bytes = 4;
-    o.stats = &st;
-    Status s = comm_->AllGatherBytes(Encode(cached_g_), &all, o);
-    Record(st);
+    CollectiveOptions options = P2pOptions();
+    options.max_blob_bytes = 4;
+    Status s = Counted(options, [&](const CollectiveOptions& o) {
+      return comm_->AllGatherBytes(Encode(cached_g_), &all, o);
+    });
     if (!s.ok()) return Failed(s);
     std::vector<float> g(all.size());
     for (size_t j = 0; j < all.size(); ++j) {
