@@ -133,7 +133,12 @@ class Chaos {
 };
 
 void Chaos::Log(const std::string& event) {
-  events_ << static_cast<double>(NowNanos() - start_) * 1e-6 << " ms: " << event << std::endl;
+  // Run time, and CLOCK_MONOTONIC ms as in the peers' --trace lines.
+  const int64_t now = NowNanos();
+  char stamp[64];
+  std::snprintf(stamp, sizeof(stamp), "%.3f ms (%.3f): ", static_cast<double>(now - start_) * 1e-6,
+                static_cast<double>(now) * 1e-6);
+  events_ << stamp << event << std::endl;
 }
 
 Status Chaos::Setup() {
@@ -175,11 +180,12 @@ void Chaos::StartMaster() {
 pid_t Chaos::StartWorker() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return -1;
-  const pid_t pid = Spawn({"chaos-worker", "--master", master_address_, "--secret-file",
-                           secret_file_, "--numel", std::to_string(f_.numel), "--steps",
-                           std::to_string(f_.steps), "--seed", std::to_string(f_.seed),
-                           "--compute-ms", std::to_string(f_.compute_ms)},
-                          fds[1], -1);
+  std::vector<std::string> args = {"chaos-worker", "--master", master_address_, "--secret-file",
+                                   secret_file_, "--numel", std::to_string(f_.numel), "--steps",
+                                   std::to_string(f_.steps), "--seed", std::to_string(f_.seed),
+                                   "--compute-ms", std::to_string(f_.compute_ms)};
+  if (f_.keep_logs) args.push_back("--trace");  // a timeline in each peer's log
+  const pid_t pid = Spawn(args, fds[1], -1);
   ::close(fds[1]);
   if (pid < 0) {
     ::close(fds[0]);

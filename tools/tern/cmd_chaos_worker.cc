@@ -34,12 +34,20 @@ struct WorkerFlags {
   uint64_t seed = 1;
   int compute_ms = 20;
   std::string listen_host = "127.0.0.1";
+  bool trace = false;  // a timeline on stderr (the driver keeps it with --keep-logs)
 };
 
 void Emit(const std::string& line) {
   std::fputs((line + "\n").c_str(), stdout);
   std::fflush(stdout);
 }
+
+// "<CLOCK_MONOTONIC ms> <what>" on stderr, to explain slow recoveries.
+void Trace(const WorkerFlags& f, const std::string& what) {
+  if (f.trace) std::fprintf(stderr, "%.3f %s\n", static_cast<double>(NowNanos()) * 1e-6, what.c_str());
+}
+
+std::string Str(uint64_t v) { return std::to_string(v); }
 
 // The gradient of a peer at a step: uniform in [-1, 1) with 24-bit values,
 // from (seed, step, peer id), the same on any host.
@@ -93,16 +101,19 @@ int RunWorker(const WorkerFlags& f) {
   while (r.step < f.steps) {
     Result<bool> pending = w.PeersPending(milliseconds(0));
     if (need_update || w.AnnouncedRevision() > w.View().revision || (pending.ok() && *pending)) {
+      Trace(f, "update from " + Str(w.View().revision) + " (announced " +
+                   Str(w.AnnouncedRevision()) + ")");
       if (Status s = w.UpdateTopology(milliseconds(20000)); !s.ok()) {
-        TERN_LOG(INFO) << "update topology: " << s.ToString();
+        Trace(f, "update: " + s.ToString());
         std::this_thread::sleep_for(milliseconds(20));
         continue;
       }
       need_update = false;
     }
+    Trace(f, "sync at " + Str(w.View().revision));
     Result<SyncReport> sync = (*state)->SyncSharedState(milliseconds(20000));
     if (!sync.ok()) {
-      TERN_LOG(INFO) << "sync: " << sync.status().ToString();
+      Trace(f, "sync: " + sync.status().ToString());
       need_update = true;
       std::this_thread::sleep_for(milliseconds(20));
       continue;
@@ -116,7 +127,9 @@ int RunWorker(const WorkerFlags& f) {
     ao.op = ReduceOp::kAvg;
     ao.timeout = milliseconds(10000);
     ao.tag = static_cast<uint32_t>(r.step);
+    Trace(f, "all-reduce step " + Str(r.step) + " at " + Str(w.View().revision));
     if (Status s = (*comm)->AllReduce(TensorView::Of(grad), ao); !s.ok()) {
+      Trace(f, "all-reduce: " + s.ToString());
       Emit("F " + std::to_string(r.step) + " " + std::to_string(static_cast<int>(s.code())));
       need_update = true;
       continue;
@@ -148,4 +161,5 @@ TERN_COMMAND(ChaosWorker, "zz chaos-worker") {
   cmd->add_option("--seed", f->seed);
   cmd->add_option("--compute-ms", f->compute_ms);
   cmd->add_option("--listen-host", f->listen_host);
+  cmd->add_flag("--trace", f->trace);
 }
