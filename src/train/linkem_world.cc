@@ -1,5 +1,7 @@
 #include "train/linkem_world.h"
 
+#include <set>
+
 #include "util/logging.h"
 
 namespace tern::train {
@@ -49,13 +51,35 @@ WorldView LinkemWorld::View() const {
 
 Status LinkemWorld::UpdateTopology(std::chrono::milliseconds timeout) {
   TERN_RETURN_IF_ERROR(inner_->UpdateTopology(timeout));
+  const WorldView view = inner_->View();
   std::lock_guard<std::mutex> lock(mu_);
-  return EnsureProxies(inner_->View());
+  PruneProxies(view);
+  return EnsureProxies(view);
+}
+
+void LinkemWorld::PruneProxies(const WorldView& view) {
+  std::set<std::pair<uint64_t, std::string>> live;
+  for (const PeerInfo& p : view.peers) live.insert({p.peer_id, p.data_address});
+  for (auto it = proxies_.begin(); it != proxies_.end();) {
+    if (live.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    it->second->Stop();  // delivers what it still holds, bounded
+    const net::LinkemStats s = it->second->stats();
+    pruned_bytes_ += s.bytes_forward + s.bytes_reverse;
+    it = proxies_.erase(it);
+  }
+}
+
+size_t LinkemWorld::proxy_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return proxies_.size();
 }
 
 uint64_t LinkemWorld::forwarded_bytes() const {
   std::lock_guard<std::mutex> lock(mu_);
-  uint64_t n = 0;
+  uint64_t n = pruned_bytes_;
   for (const auto& [key, proxy] : proxies_) {
     const net::LinkemStats s = proxy->stats();
     n += s.bytes_forward + s.bytes_reverse;

@@ -50,8 +50,11 @@ class LinkemWorld : public World {
   Result<bool> PeersPending(std::chrono::milliseconds timeout) override {
     return inner_->PeersPending(timeout);
   }
-  // inner's UpdateTopology, then proxies for new peers. kUnavailable if a
-  // proxy cannot bind; otherwise inner's codes.
+  // inner's UpdateTopology, then proxies for new peers, and the proxies of
+  // peers no longer in the view (departed, or back at a new address) are
+  // stopped: no collective runs across an UpdateTopology, and a long run
+  // with churn would otherwise keep a thread and a listener per departed
+  // peer. kUnavailable if a proxy cannot bind; otherwise inner's codes.
   Status UpdateTopology(std::chrono::milliseconds timeout) override;
   void ReportPeerFailure(uint64_t peer_id, const Status& cause) override {
     inner_->ReportPeerFailure(peer_id, cause);
@@ -61,19 +64,25 @@ class LinkemWorld : public World {
     return inner_->DataAuthenticator();
   }
 
-  // Bytes the proxies forwarded so far (both directions, all peers).
+  // Bytes the proxies forwarded so far (both directions, all peers, the
+  // stopped proxies' included).
   uint64_t forwarded_bytes() const;
+  // Proxies running now (one per other peer of the current view).
+  size_t proxy_count() const;
 
  private:
   LinkemWorld(World* inner, LinkSpec link) : inner_(inner), link_(link) {}
   // Starts missing proxies for `view`. REQUIRES: mu_ held.
   Status EnsureProxies(const WorldView& view) const;
+  // Stops the proxies of peers not in `view`. REQUIRES: mu_ held.
+  void PruneProxies(const WorldView& view);
 
   World* const inner_;
   const LinkSpec link_;
   mutable std::mutex mu_;
   // (peer id, real data address) -> its proxy; guarded by mu_.
   mutable std::map<std::pair<uint64_t, std::string>, std::unique_ptr<net::Linkem>> proxies_;
+  uint64_t pruned_bytes_ = 0;  // forwarded by proxies since stopped; guarded by mu_
 };
 
 }  // namespace tern::train

@@ -66,6 +66,51 @@ TEST(LinkemWorldTest, CollectivesCrossTheProxiesWithTheirDelay) {
   EXPECT_GE(total, kRanks * 1000 * sizeof(float));
 }
 
+// A world whose view loses its last peer on request (the peer departed).
+class ShrinkingWorld : public World {
+ public:
+  explicit ShrinkingWorld(World* inner) : inner_(inner) {}
+  uint64_t run_id() const override { return inner_->run_id(); }
+  WorldView View() const override {
+    WorldView v = inner_->View();
+    if (shrunk_) v.peers.pop_back();
+    return v;
+  }
+  uint64_t AnnouncedRevision() const override { return inner_->AnnouncedRevision(); }
+  Result<bool> PeersPending(std::chrono::milliseconds t) override { return inner_->PeersPending(t); }
+  Status UpdateTopology(std::chrono::milliseconds t) override { return inner_->UpdateTopology(t); }
+  void ReportPeerFailure(uint64_t id, const Status& s) override { inner_->ReportPeerFailure(id, s); }
+  net::Listener& DataListener() override { return inner_->DataListener(); }
+  bool shrunk_ = false;
+
+ private:
+  World* inner_;
+};
+
+TEST(LinkemWorldTest, ProxiesOfDepartedPeersAreStoppedAtUpdateTopology) {
+  constexpr int kRanks = 3;
+  LocalRendezvous rdv(kRanks, /*run_id=*/10);
+  std::vector<std::unique_ptr<StaticWorld>> worlds(kRanks);
+  std::vector<std::thread> ts;
+  for (int r = 0; r < kRanks; ++r) {
+    ts.emplace_back([&, r] {
+      auto w = rdv.Join(r, milliseconds(10000));
+      ASSERT_TRUE(w.ok()) << w.status().ToString();
+      worlds[r] = std::move(*w);
+    });
+  }
+  for (auto& t : ts) t.join();
+  ASSERT_NE(worlds[0], nullptr);
+  ShrinkingWorld shrinking(worlds[0].get());
+  auto lw = LinkemWorld::Create(&shrinking, {/*rate_mbit=*/0, /*delay_ms=*/1});
+  ASSERT_TRUE(lw.ok()) << lw.status().ToString();
+  EXPECT_EQ((*lw)->proxy_count(), 2u);
+  shrinking.shrunk_ = true;  // rank 2 left
+  ASSERT_TRUE((*lw)->UpdateTopology(milliseconds(1000)).ok());
+  EXPECT_EQ((*lw)->proxy_count(), 1u);
+  EXPECT_EQ((*lw)->View().size(), kRanks - 1);
+}
+
 TEST(LinkemWorldTest, NullWorldIsInvalidArgument) {
   EXPECT_EQ(LinkemWorld::Create(nullptr, {}).status().code(), StatusCode::kInvalidArgument);
 }
