@@ -143,9 +143,8 @@ void SelectTopK(std::span<const float> x, size_t k, Selection* out) {
 
 uint32_t KthLargest(std::span<uint32_t> v, size_t rank) {
   // One histogram pass over the top 11 of the 31 magnitude bits, then
-  // nth_element within the bucket that holds the answer: about 4x faster
-  // than nth_element on the whole sample, which cost 0.1 ms of a 2.5 ms
-  // encode at 16M values.
+  // nth_element within the bucket that holds the answer: 93 -> ~20 us for
+  // the 25600-value sample of a 16M-value input (of a ~2.5 ms encode).
   constexpr int kShift = 20;
   std::array<uint32_t, (0x7FFFFFFFu >> kShift) + 1> hist{};
   for (uint32_t a : v) ++hist[a >> kShift];
@@ -182,7 +181,8 @@ void SelectSampled(std::span<const float> x, size_t k, const CodecContext& ctx, 
   for (size_t& s : starts) s = rng.UniformInt(lines) * kLine;
   // The lines are random cache misses (and TLB misses): with the draws done
   // first, each line is prefetched 16 lines ahead of its copy, so the misses
-  // overlap instead of waiting one after another (0.1 ms -> ~0.02 ms at 16M).
+  // overlap instead of waiting one after another (SelectSampled at 16M
+  // values: 2.25 -> 2.17 ms).
   constexpr size_t kAhead = 16;
   for (size_t j = 0; j < starts.size(); ++j) {
     if (j + kAhead < starts.size()) __builtin_prefetch(x.data() + starts[j + kAhead]);
