@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "train/report_plot.h"
+#include "util/format.h"
 
 namespace tern::train {
 namespace {
@@ -29,15 +30,6 @@ std::string Format(const char* fmt, double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), fmt, v);
   return buf;
-}
-
-// 1234567 -> "1.23 MB" (decimal units, as network people count).
-std::string HumanBytes(uint64_t bytes) {
-  static const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1000.0 && u < 5) v /= 1000.0, ++u;
-  return u == 0 ? std::to_string(bytes) + " B" : Format("%.3g ", v) + kUnits[u];
 }
 
 const RunReport* Find(std::span<const RunReport> runs, const std::string& name) {
@@ -73,15 +65,18 @@ Status ValidateRuns(std::span<const RunReport> runs) {
 
 std::string SummaryMarkdown(std::span<const RunReport> runs, const std::string& baseline) {
   const RunReport* base = Find(runs, baseline);
-  std::string out = "| strategy | final accuracy | bytes sent / worker | ratio to " + baseline +
+  std::string out = "| strategy | final accuracy | bytes sent / worker | bytes vs " + baseline +
                     " | peak message | wall time |\n|---|---:|---:|---:|---:|---:|\n";
   for (const RunReport& r : runs) {
     std::string ratio = "-";
-    if (base != nullptr && base->bytes_per_worker > 0) {
-      ratio = Format("%.3g", static_cast<double>(r.bytes_per_worker) / static_cast<double>(base->bytes_per_worker));
+    if (&r == base) {
+      ratio = "baseline";
+    } else if (base != nullptr && base->bytes_per_worker > 0) {
+      ratio = FewerBytes(static_cast<double>(base->bytes_per_worker),
+                         static_cast<double>(r.bytes_per_worker));
     }
-    out += "| " + r.strategy + " | " + Format("%.4f", r.test_accuracy) + " | " + HumanBytes(r.bytes_per_worker) +
-           " | " + ratio + " | " + HumanBytes(r.peak_message_bytes) + " | " + Format("%.1f s", r.wall_seconds) +
+    out += "| " + r.strategy + " | " + Format("%.4f", r.test_accuracy) + " | " + HumanBytes(static_cast<double>(r.bytes_per_worker)) +
+           " | " + ratio + " | " + HumanBytes(static_cast<double>(r.peak_message_bytes)) + " | " + Format("%.1f s", r.wall_seconds) +
            " |\n";
   }
   return out;

@@ -6,7 +6,8 @@
 //                             strategy,step,samples,wall_seconds,
 //                             bytes_sent_per_worker,test_accuracy,test_loss
 //   summary.md                a Markdown table: strategy, final accuracy,
-//                             bytes sent per worker, ratio to DDP, peak
+//                             bytes sent per worker, bytes vs DDP ("100x
+//                             fewer", util/format.h), peak
 //                             message bytes, wall time
 //   summary.json              {"runs": [{"strategy", "test_accuracy",
 //                             "bytes_per_worker", "peak_message_bytes",

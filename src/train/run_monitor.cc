@@ -5,19 +5,9 @@
 #include <cstdio>
 #include <set>
 
+#include "util/format.h"
+
 namespace tern::train {
-namespace {
-
-std::string Bytes(double b) {
-  char buf[32];
-  if (b >= 1e9) std::snprintf(buf, sizeof buf, "%.2f GB", b / 1e9);
-  else if (b >= 1e6) std::snprintf(buf, sizeof buf, "%.2f MB", b / 1e6);
-  else std::snprintf(buf, sizeof buf, "%.1f kB", b / 1e3);
-  return buf;
-}
-
-}  // namespace
-
 std::string FormatParity(const std::string& strategy, const ParitySummary& p) {
   std::string out = strategy + ": replicated state " +
                     (p.state_hashes_match ? "bit-identical" : "DIFFERS") + " on " +
@@ -143,7 +133,7 @@ std::string RunMonitor::ProgressLine(double now) const {
                 "%d/%d workers  %.1f s",
                 label_.c_str(), static_cast<long long>(max_step_),
                 static_cast<long long>(config_.steps), live ? loss / live : 0.0, acc.c_str(),
-                Bytes(live ? bytes / live : 0).c_str(), elapsed > 0 ? samples / elapsed : 0.0,
+                HumanBytes(live ? bytes / live : 0).c_str(), elapsed > 0 ? samples / elapsed : 0.0,
                 live, config_.workers, elapsed);
   return buf;
 }

@@ -17,6 +17,7 @@
 #include "algo/toy_run.h"
 #include "command.h"
 #include "tern/strategy.h"
+#include "util/format.h"
 
 namespace tern::cli {
 namespace {
@@ -89,23 +90,8 @@ struct Row {
   std::vector<double> losses;      // per seed
 };
 
-std::string Bytes(double b) {
-  char buf[32];
-  if (b >= 1e9) std::snprintf(buf, sizeof buf, "%.2f GB", b / 1e9);
-  else if (b >= 1e6) std::snprintf(buf, sizeof buf, "%.2f MB", b / 1e6);
-  else if (b >= 1e3) std::snprintf(buf, sizeof buf, "%.1f kB", b / 1e3);
-  else std::snprintf(buf, sizeof buf, "%.0f B", b);
-  return buf;
-}
-
-// Byte ratios read "196x fewer" everywhere (table, targets); loss gaps are
-// signed percentages.
-std::string Fewer(double ratio) {
-  if (!std::isfinite(ratio)) return "sent nothing";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0fx fewer", ratio);
-  return buf;
-}
+// Byte ratios read "196x fewer" everywhere (table, targets: util/format.h);
+// loss gaps are signed percentages.
 std::string Percent(double fraction) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%+.2f%%", 100 * fraction);
@@ -123,7 +109,8 @@ struct Check {
 };
 
 std::string Shown(const Check& c, double v) {
-  return c.kind == "loss" ? Percent(v) : Fewer(v);
+  if (c.kind == "loss") return Percent(v);
+  return std::isfinite(v) ? FewerBytes(v, 1) : "sent nothing";
 }
 
 std::vector<Check> Targets(const std::vector<Row>& rows) {
@@ -174,11 +161,11 @@ void PrintTable(const std::vector<Row>& rows, const std::vector<Check>& checks,
       rel = ratio = "baseline";
     } else if (ddp) {
       rel = Percent((x.eval_loss - ddp->result.eval_loss) / ddp->result.eval_loss);
-      ratio = Fewer(ddp->result.bytes_per_worker / x.bytes_per_worker);
+      ratio = FewerBytes(ddp->result.bytes_per_worker, x.bytes_per_worker);
     }
     std::printf("%-17s %10.4f %8s %6.1f%% %12s %13s %11s %8.1f  %s\n", r.entry.label.c_str(),
-                x.eval_loss, rel.c_str(), 100 * x.eval_accuracy, Bytes(x.bytes_per_worker).c_str(),
-                ratio.c_str(), Bytes(static_cast<double>(x.peak_message_bytes)).c_str(), x.seconds,
+                x.eval_loss, rel.c_str(), 100 * x.eval_accuracy, HumanBytes(x.bytes_per_worker).c_str(),
+                ratio.c_str(), HumanBytes(static_cast<double>(x.peak_message_bytes)).c_str(), x.seconds,
                 r.entry.summary.c_str());
   }
   if (!checks.empty()) std::printf("\ntargets:\n");

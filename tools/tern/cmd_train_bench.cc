@@ -21,6 +21,7 @@
 #include "command.h"
 #include "train/runtime.h"
 #include "train/trainer.h"
+#include "util/format.h"
 #include "util/clock.h"
 
 namespace tern::cli {
@@ -47,11 +48,6 @@ struct ModelResult {
   double epoch_seconds = 0;            // per epoch (epochs > 0)
   double test_accuracy = -1, test_loss = -1;
 };
-
-double Percentile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
-}
 
 // Reference seconds per epoch from toolchain.md (1 thread, OpenBLAS).
 double ReferenceEpochSeconds(ModelKind kind) { return kind == ModelKind::kMlp ? 1.0 : 6.45; }
