@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "algo/adamw.h"
 #include "util/clock.h"
 
 namespace tern::algo::toy {
@@ -25,11 +26,13 @@ Status RunWorker(int rank, LocalRendezvous& rdv, const StrategyConfig& config,
   const Mlp mlp(o.widths);
   std::vector<float> params(mlp.num_params()), grads(params.size());
   mlp.Init(params, o.seed);
-  AdamW adam(params.size(), 0.9f, 0.999f, 1e-8f, o.weight_decay);
+  AdamW adam(params.size(), AdamWOptions{.weight_decay = o.weight_decay});
+  const LrSchedule schedule = LrSchedule::Cosine(o.lr, /*warmup_steps=*/0, o.steps, o.lr * 0.1f);
   TERN_RETURN_IF_ERROR(strategy->Attach(
       comm.get(), world.get(),
       {.parameters = params, .gradients = grads, .layout = mlp.Layout(),
-       .optimizer_state = adam.State()}));
+       .optimizer_state = {{"adamw.m", false, adam.first_moment()},
+                           {"adamw.v", false, adam.second_moment()}}}));
   const size_t shard = data.train.size() / static_cast<size_t>(o.workers);
   const size_t begin = shard * static_cast<size_t>(rank), end = begin + shard;
   std::vector<float> x;
@@ -41,7 +44,7 @@ Status RunWorker(int rank, LocalRendezvous& rdv, const StrategyConfig& config,
       auto loss = [&]() -> Result<float> { return mlp.Loss(params, x, y); };
       TERN_RETURN_IF_ERROR(strategy->ZerothOrderStep({.step = t}, loss));
     } else {
-      const float lr = CosineLr(o.lr, 0.1f, t, o.steps);
+      const float lr = schedule.At(t);
       mlp.LossAndGradient(params, x, y, grads);
       TERN_RETURN_IF_ERROR(strategy->AfterBackward({.step = t, .lr = lr}));
       adam.Step(params, grads, lr);

@@ -213,29 +213,4 @@ void Mlp::Evaluate(std::span<const float> params, const Dataset& d, double* loss
   *accuracy = static_cast<double>(correct) / static_cast<double>(d.size());
 }
 
-AdamW::AdamW(size_t n, float beta1, float beta2, float eps, float weight_decay)
-    : beta1_(beta1), beta2_(beta2), eps_(eps), wd_(weight_decay), m_(n, 0.0f), v_(n, 0.0f) {}
-
-void AdamW::Step(std::span<float> p, std::span<const float> g, float lr) {
-  ++t_;
-  const float c1 = 1.0f - static_cast<float>(std::pow(beta1_, static_cast<double>(t_)));
-  const float c2 = 1.0f - static_cast<float>(std::pow(beta2_, static_cast<double>(t_)));
-  const float step = lr / c1, sc2 = std::sqrt(c2), decay = 1.0f - lr * wd_;
-  for (size_t i = 0; i < p.size(); ++i) {
-    m_[i] = beta1_ * m_[i] + (1.0f - beta1_) * g[i];
-    v_[i] = beta2_ * v_[i] + (1.0f - beta2_) * (g[i] * g[i]);
-    p[i] = p[i] * decay - step * m_[i] / (std::sqrt(v_[i]) / sc2 + eps_);
-  }
-}
-
-std::vector<StateTensor> AdamW::State() {
-  return {{"adamw.m", false, m_}, {"adamw.v", false, v_}};
-}
-
-float CosineLr(float lr, float floor_ratio, int64_t step, int64_t steps) {
-  const double progress = std::min(1.0, static_cast<double>(step) / static_cast<double>(steps));
-  const double cosine = 0.5 * (1.0 + std::cos(3.14159265358979323846 * progress));
-  return static_cast<float>(lr * (floor_ratio + (1.0 - floor_ratio) * cosine));
-}
-
 }  // namespace tern::algo::toy

@@ -1,7 +1,7 @@
 // A synthetic task without libtorch, for strategy benchmarks and tests: the
 // Gaussian-mixture classification of reference/training-algorithms.md
-// section 8, a small ReLU MLP on flat fp32 buffers with a hand-written
-// backward pass, and AdamW.
+// section 8, and a small ReLU MLP on flat fp32 buffers with a hand-written
+// backward pass (trained with algo/adamw.h, the trainer's AdamW).
 //
 // Data: `classes` x `clusters` centres drawn N(0, centre_scale^2 I) in
 // `dim` dimensions; a sample picks a class and one of its clusters
@@ -88,25 +88,6 @@ class Mlp {
   size_t num_params_ = 0;
 };
 
-// AdamW (Loshchilov & Hutter; torch semantics), state owned here.
-class AdamW {
- public:
-  AdamW(size_t n, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
-        float weight_decay = 0.0f);
-  void Step(std::span<float> params, std::span<const float> grads, float lr);
-  std::vector<StateTensor> State();
-  // The update count (bias correction). Replicated when the moments are
-  // (data-parallel), so a caller may register it with SharedState.
-  uint64_t* step_counter() { return &t_; }
-
- private:
-  float beta1_, beta2_, eps_, wd_;
-  uint64_t t_ = 0;
-  std::vector<float> m_, v_;
-};
-
-// Cosine decay from lr to lr * floor_ratio over `steps`.
-float CosineLr(float lr, float floor_ratio, int64_t step, int64_t steps);
 
 }  // namespace tern::algo::toy
 

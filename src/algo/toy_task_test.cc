@@ -5,6 +5,8 @@
 #include <cmath>
 #include <vector>
 
+#include "algo/adamw.h"
+
 namespace tern::algo::toy {
 namespace {
 
@@ -50,13 +52,14 @@ TEST(ToyTaskTest, AdamWTrainsTheMlp) {
   mlp.Init(p, 1);
   double before, after, acc;
   mlp.Evaluate(p, data.eval, &before, &acc);
-  AdamW opt(p.size());
+  AdamW opt(p.size(), AdamWOptions{.weight_decay = 0});
+  const LrSchedule schedule = LrSchedule::Cosine(3e-3f, 0, 300, 3e-4f);
   std::vector<float> x;
   std::vector<int> y;
   for (int t = 0; t < 300; ++t) {
     SampleBatch(data.train, 0, data.train.size(), 7, 0, t, 32, &x, &y);
     mlp.LossAndGradient(p, x, y, g);
-    opt.Step(p, g, CosineLr(3e-3f, 0.1f, t, 300));
+    opt.Step(p, g, schedule.At(t));
   }
   mlp.Evaluate(p, data.eval, &after, &acc);
   EXPECT_LT(after, 0.5 * before);

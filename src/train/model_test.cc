@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "train/adamw.h"
+#include "algo/adamw.h"
 #include "util/philox.h"
 
 namespace tern::train {
@@ -134,7 +134,7 @@ TEST(ModelTest, GradientMatchesFiniteDifferences) {
 
 TEST(ModelTest, StorageSurvivesOptimizerSteps) {
   std::unique_ptr<Model> m = Make(ModelKind::kCnn, 7);
-  AdamW opt(m->num_parameters(), AdamWOptions{});
+  algo::AdamW opt(m->num_parameters(), algo::AdamWOptions{});
   TestBatch b(16);
   std::vector<float> before = Logits(*m, b);
   for (int i = 0; i < 3; ++i) {

@@ -32,13 +32,20 @@
 #include <span>
 #include <vector>
 
+#include "algo/adamw.h"
 #include "tern/status.h"
-#include "train/adamw.h"
 #include "train/dataset.h"
 #include "train/model.h"
 #include "train/step_hooks.h"
 
 namespace tern::train {
+
+// The trainer's optimizer and schedule are algo's (one implementation).
+using algo::AdamW;
+using algo::AdamWOptions;
+using algo::LrSchedule;
+using algo::ValidateAdamW;
+using algo::ValidateLrSchedule;
 
 struct TrainerOptions {
   ModelOptions model;  // architecture and initialisation seed

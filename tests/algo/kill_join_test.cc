@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "algo/adamw.h"
 #include "algo/toy_task.h"
 #include "tern/algo_sync.h"
 #include "tern/master.h"
@@ -144,25 +145,30 @@ Status Worker(const StrategyConfig& config, const MasterWorldOptions& options, i
       algo::toy::MakeGaussianMixture({.dim = 16, .noise = 1.0f, .train = 4096, .eval = 256});
   std::vector<float> params(mlp.num_params()), grads(params.size());
   mlp.Init(params, 7);
-  algo::toy::AdamW adam(params.size());
-  TERN_RETURN_IF_ERROR(strategy->Attach(comm.get(), world.get(),
-                                        {.parameters = params, .gradients = grads,
-                                         .layout = mlp.Layout(), .optimizer_state = adam.State()}));
+  algo::AdamW adam(params.size(), algo::AdamWOptions{.weight_decay = 0});
+  TERN_RETURN_IF_ERROR(strategy->Attach(
+      comm.get(), world.get(),
+      {.parameters = params, .gradients = grads, .layout = mlp.Layout(),
+       .optimizer_state = {{"adamw.m", false, adam.first_moment()},
+                           {"adamw.v", false, adam.second_moment()}}}));
   TERN_ASSIGN_OR_RETURN(std::unique_ptr<StrategySync> sync,
                         StrategySync::Create(strategy.get(), state.get()));
-  if (strategy->name() == "ddp") {
-    // The inner optimizer's moments are replicated state under data
-    // parallelism (the strategy declares them so); so is its step count.
-    TERN_RETURN_IF_ERROR(state->RegisterU64("optimizer/step", adam.step_counter()));
-  }
-  TERN_RETURN_IF_ERROR(SafePoint(*sync, *world, *comm, nullptr));  // a joiner gets the state here
+  // Under data parallelism the inner optimizer's moments are replicated
+  // state (the strategy declares them so), and so is its step count: the
+  // strategy's replicated step, one AdamW step per step (as in tern train).
+  auto safe_point = [&](SyncReport* report) -> Status {
+    TERN_RETURN_IF_ERROR(SafePoint(*sync, *world, *comm, report));
+    if (strategy->name() == "ddp") adam.SetSteps(strategy->step());
+    return OkStatus();
+  };
+  TERN_RETURN_IF_ERROR(safe_point(nullptr));  // a joiner gets the state here
   const uint64_t id = world->peer_id();
   std::vector<float> x;
   std::vector<int> y;
   while (strategy->step() < kSteps) {
     TERN_ASSIGN_OR_RETURN(bool pending, world->PeersPending(milliseconds(0)));
     if (pending || world->AnnouncedRevision() > world->View().revision) {
-      TERN_RETURN_IF_ERROR(SafePoint(*sync, *world, *comm, nullptr));
+      TERN_RETURN_IF_ERROR(safe_point(nullptr));
     }
     const int64_t t = strategy->step();
     algo::toy::SampleBatch(data.train, 0, data.train.size(), 1, id, static_cast<uint64_t>(t), 16,
@@ -173,7 +179,7 @@ Status Worker(const StrategyConfig& config, const MasterWorldOptions& options, i
       for (int attempt = 1; !s.ok(); ++attempt) {
         Report(fd, "info step " + std::to_string(t) + ": " + s.ToString());
         if (attempt > 10) return s.WithContext("hook kept failing");
-        TERN_RETURN_IF_ERROR(SafePoint(*sync, *world, *comm, nullptr));
+        TERN_RETURN_IF_ERROR(safe_point(nullptr));
         s = hook(attempt);
       }
       return OkStatus();
@@ -196,7 +202,7 @@ Status Worker(const StrategyConfig& config, const MasterWorldOptions& options, i
   TERN_RETURN_IF_ERROR(strategy->Finish());
   const uint64_t before = testing::ReplicatedHash(*strategy);
   SyncReport final_sync;
-  TERN_RETURN_IF_ERROR(SafePoint(*sync, *world, *comm, &final_sync));
+  TERN_RETURN_IF_ERROR(safe_point(&final_sync));
   Report(fd, "done " + std::to_string(before) + " " + std::to_string(final_sync.fixed.size()) +
                  " " + std::to_string(final_sync.state_hash));
   return OkStatus();

@@ -1,4 +1,4 @@
-#include "train/adamw.h"
+#include "algo/adamw.h"
 
 #include <cmath>
 #include <numbers>
@@ -6,7 +6,7 @@
 #include "util/check.h"
 #include "util/cpu.h"
 
-namespace tern::train {
+namespace tern::algo {
 namespace {
 
 bool Finite(float x) { return std::isfinite(x); }
@@ -139,4 +139,4 @@ Status ValidateLrSchedule(const LrSchedule& s) {
   return OkStatus();
 }
 
-}  // namespace tern::train
+}  // namespace tern::algo

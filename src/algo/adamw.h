@@ -1,19 +1,22 @@
 // The inner optimizer: AdamW over one flat fp32 buffer, and its learning-rate
-// schedule.
+// schedule. The one implementation of both: the built-in trainer
+// (train/trainer.h) and the toy benchmark task (algo/toy_run.h) use it. (The
+// outer optimizer's Adam, algo/outer_optimizer.h, is a different rule: no
+// weight decay, applied to averaged pseudo-gradients, its state replicated.)
 //
 // The update is torch.optim.AdamW's (decoupled weight decay, bias-corrected
 // moments, eps added after the square root), applied in place to the flat
 // parameter buffer in one pass, so parameter views never move. Its state
-// (step count, first and second moments) is per-peer (DESIGN.md semantic 4):
-// it never leaves the worker.
+// (step count, first and second moments) is per-peer (DESIGN.md semantic 4)
+// unless a strategy declares it replicated (data-parallel).
 //
 //   AdamW opt(num_params, AdamWOptions{});
 //   LrSchedule sched = LrSchedule::Cosine(1e-3, /*warmup=*/100, /*total=*/5000);
 //   opt.Step(params, grads, sched.At(step));
 //
 // Thread-safety: thread-compatible.
-#ifndef TERN_TRAIN_ADAMW_H_
-#define TERN_TRAIN_ADAMW_H_
+#ifndef TERN_ALGO_ADAMW_H_
+#define TERN_ALGO_ADAMW_H_
 
 #include <cstdint>
 #include <span>
@@ -21,7 +24,7 @@
 
 #include "tern/status.h"
 
-namespace tern::train {
+namespace tern::algo {
 
 // The rate itself is not here: LrSchedule gives it per step.
 struct AdamWOptions {
@@ -106,6 +109,6 @@ enum class KernelPath { kBaseline, kAvx2 };
 void AdamWKernel(const AdamWKernelArgs& args, KernelPath path);
 
 }  // namespace internal
-}  // namespace tern::train
+}  // namespace tern::algo
 
-#endif  // TERN_TRAIN_ADAMW_H_
+#endif  // TERN_ALGO_ADAMW_H_

@@ -1,4 +1,4 @@
-#include "train/adamw.h"
+#include "algo/adamw.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 
 #include "util/philox.h"
 
-namespace tern::train {
+namespace tern::algo {
 namespace {
 
 AdamWOptions NoDecay() {
@@ -167,4 +167,4 @@ TEST(LrScheduleTest, BadSchedulesAreInvalidArgument) {
 }
 
 }  // namespace
-}  // namespace tern::train
+}  // namespace tern::algo
