@@ -66,6 +66,30 @@ struct CountDownOnce {
   ~CountDownOnce() { Now(); }
 };
 
+// A joined peer with a communicator and a strategy attached to a Toy.
+struct Peer {
+  std::unique_ptr<MasterWorld> world;
+  std::unique_ptr<Communicator> comm;
+  std::unique_ptr<Strategy> strategy;
+  Toy toy;
+};
+
+void JoinAndAttach(const MasterWorldOptions& opts, const Case& c, Peer* p) {
+  auto world = MasterWorld::Join(opts, kTimeout);
+  ASSERT_TRUE(world.ok()) << world.status().ToString();
+  p->world = std::move(*world);
+  auto comm = Communicator::Create(p->world.get());
+  ASSERT_TRUE(comm.ok());
+  p->comm = std::move(*comm);
+  auto strategy = Strategy::Create(c.strategy, c.params);
+  ASSERT_TRUE(strategy.ok());
+  p->strategy = std::move(*strategy);
+  ASSERT_TRUE(p->strategy
+                  ->Attach(p->comm.get(), p->world.get(),
+                           {.parameters = p->toy.params, .gradients = p->toy.grads})
+                  .ok());
+}
+
 // One worker: join, attach the strategy, initial safe point, then steps
 // until the replicated counter reaches kSteps. The joiner registers only
 // once both members have passed their initial safe point (`started`), so
@@ -80,17 +104,12 @@ void Worker(const Case& c, const MasterWorldOptions& opts, bool joiner,
   CountDownOnce leaving{finished};
   if (joiner) started->wait();
   CountDownOnce member_started{joiner ? nullptr : started, joiner};
-  auto world = MasterWorld::Join(opts, kTimeout);
-  ASSERT_TRUE(world.ok()) << world.status().ToString();
-  auto comm = Communicator::Create(world->get());
-  ASSERT_TRUE(comm.ok());
-  auto strategy = Strategy::Create(c.strategy, c.params);
-  ASSERT_TRUE(strategy.ok());
-  Toy toy;
-  ASSERT_TRUE((*strategy)
-                  ->Attach(comm->get(), world->get(),
-                           {.parameters = toy.params, .gradients = toy.grads})
-                  .ok());
+  Peer peer;
+  ASSERT_NO_FATAL_FAILURE(JoinAndAttach(opts, c, &peer));
+  auto* world = &peer.world;
+  auto* comm = &peer.comm;
+  auto* strategy = &peer.strategy;
+  Toy& toy = peer.toy;
   auto sp = SafePoint::Create(world->get(), world->get(), comm->get(),
                               strategy->get(), kTimeout, milliseconds(60000));
   ASSERT_TRUE(sp.ok()) << sp.status().ToString();
@@ -197,21 +216,12 @@ TEST(SafePointConfigTest, WorkerWithADifferentRunConfigIsRefusedNamingTheField) 
   std::latch done(2);
   auto worker = [&](int i) {
     CountDownOnce leaving{&done};
-    auto world = MasterWorld::Join(opts, kTimeout);
-    ASSERT_TRUE(world.ok()) << world.status().ToString();
-    auto comm = Communicator::Create(world->get());
-    ASSERT_TRUE(comm.ok());
-    auto strategy = Strategy::Create("diloco", {{"h", "4"}});
-    ASSERT_TRUE(strategy.ok());
-    Toy toy;
-    ASSERT_TRUE((*strategy)
-                    ->Attach(comm->get(), world->get(),
-                             {.parameters = toy.params, .gradients = toy.grads})
-                    .ok());
+    Peer p;
+    ASSERT_NO_FATAL_FAILURE(JoinAndAttach(opts, Case{"diloco", {{"h", "4"}}}, &p));
     RunConfig c;
     c.steps = i == 0 ? 100 : 200;
     c.data_dir = "/host" + std::to_string(i);  // per host: not compared
-    auto sp = SafePoint::Create(world->get(), world->get(), comm->get(), strategy->get(),
+    auto sp = SafePoint::Create(p.world.get(), p.world.get(), p.comm.get(), p.strategy.get(),
                                 kTimeout, milliseconds(60000), RunConfigForAgreement(c));
     ASSERT_TRUE(sp.ok()) << sp.status().ToString();
     out[i] = (*sp)->Run().status();
