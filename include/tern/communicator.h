@@ -75,7 +75,16 @@ enum class ReduceOp : uint8_t { kSum = 0, kAvg = 1, kMin = 2, kMax = 3 };
 // all-gather, bandwidth-optimal) above. Compressed all-reduce always uses
 // kDirect (contributions to each segment's owner, owners' encoded sums to
 // all). Broadcast: kDirect (root to each) or kRing (pipelined chain).
-enum class Algorithm : uint8_t { kAuto = 0, kRing = 1, kRecursiveDoubling = 2, kDirect = 3 };
+// kHalvingDoubling (all-reduce only): recursive halving reduce-scatter and
+// doubling all-gather, the ring's traffic in 2 log2(n) steps instead of
+// 2(n - 1).
+enum class Algorithm : uint8_t {
+  kAuto = 0,
+  kRing = 1,
+  kRecursiveDoubling = 2,
+  kDirect = 3,
+  kHalvingDoubling = 4,
+};
 
 // What one call moved (payload and frame headers, all links and streams).
 struct OpStats {

@@ -73,6 +73,24 @@ struct RecursiveDoublingArgs {
 Status RunRecursiveDoubling(Engine& e, const RecursiveDoublingArgs& a);
 int RecursiveDoublingTmpBuffers(int n);
 
+// Recursive halving + doubling all-reduce (Rabenseifner; see
+// halving_doubling.cc): the ring's traffic in 2 log2(p) steps. Ranks >= p
+// fold in and out as in recursive doubling. Each element is reduced once,
+// by the rank owning its block (lower group's operand first), and copied
+// to the others, so all ranks hold the same bits. `tmp` holds
+// HalvingDoublingTmpElements(count, n) elements.
+struct HalvingDoublingArgs {
+  DType dtype = DType::kF32;
+  ReduceOp op = ReduceOp::kSum;
+  size_t count = 0;
+  size_t chunk_bytes = 0;
+  const uint8_t* input = nullptr;
+  uint8_t* work = nullptr;  // the result
+  uint8_t* tmp = nullptr;
+};
+Status RunHalvingDoubling(Engine& e, const HalvingDoublingArgs& a);
+size_t HalvingDoublingTmpElements(size_t count, int n);
+
 // Broadcast from `root`: kDirect (root sends to each rank) or kRing (a
 // pipelined chain root -> root+1 -> ...). Non-roots receive into `work`.
 struct BroadcastArgs {

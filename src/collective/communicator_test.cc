@@ -62,7 +62,15 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{2, 1, Algorithm::kRing}, Case{2, 10000, Algorithm::kRing},
                       Case{3, 1023, Algorithm::kRing}, Case{3, 5000, Algorithm::kRecursiveDoubling},
                       Case{4, 3, Algorithm::kRing}, Case{5, 20000, Algorithm::kRecursiveDoubling},
-                      Case{2, 1, Algorithm::kRecursiveDoubling}));
+                      Case{2, 1, Algorithm::kRecursiveDoubling},
+                      Case{2, 10000, Algorithm::kHalvingDoubling},
+                      Case{3, 5000, Algorithm::kHalvingDoubling},
+                      Case{4, 3, Algorithm::kHalvingDoubling},
+                      Case{4, 10001, Algorithm::kHalvingDoubling},
+                      Case{6, 20000, Algorithm::kHalvingDoubling},
+                      // Above the receive thread's threshold: Place runs
+                      // beside Received.
+                      Case{4, 600000, Algorithm::kHalvingDoubling}));
 
 TEST(CommunicatorTest, ByteCountersBalanceAcrossRanksAndAccumulate) {
   std::mutex mu;

@@ -123,12 +123,16 @@ class Engine::Receiver {
   void Loop() {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      cv_.wait(lock, [&] { return exit_ || (running_ && !stop_); });
+      cv_.wait(lock, [&] { return exit_ || running_; });
       if (exit_) return;
-      Handler* h = h_;
-      lock.unlock();
-      Receive(*h);
-      lock.lock();
+      // Stopped before this thread even woke up (main failed at once):
+      // nothing to receive, but Stop() waits for running_ to clear.
+      if (!stop_) {
+        Handler* h = h_;
+        lock.unlock();
+        Receive(*h);
+        lock.lock();
+      }
       running_ = false;
       cv_.notify_all();
     }

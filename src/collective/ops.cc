@@ -60,6 +60,11 @@ Status Communicator::Impl::AllReduce(TensorView buf, const AllReduceOptions& o, 
       TERN_RETURN_IF_ERROR(collective::RunRing(engine_, a));
       ++coll_seq_;
       return OkStatus();
+    } else if (algo == Algorithm::kHalvingDoubling) {
+      collective::HalvingDoublingArgs a{
+          buf.dtype, o.op, buf.numel(), options_.chunk_bytes, in, work,
+          tmp_.Get(collective::HalvingDoublingTmpElements(buf.numel(), size_) * elem)};
+      TERN_RETURN_IF_ERROR(collective::RunHalvingDoubling(engine_, a));
     } else {
       const size_t tmp_bytes =
           bytes * static_cast<size_t>(collective::RecursiveDoublingTmpBuffers(size_));
@@ -179,7 +184,9 @@ Status Communicator::Impl::Broadcast(TensorView buf, int root, const CollectiveO
     if (algo == Algorithm::kAuto) {
       algo = bytes < options_.small_bytes || size_ <= 2 ? Algorithm::kDirect : Algorithm::kRing;
     }
-    if (algo == Algorithm::kRecursiveDoubling) algo = Algorithm::kDirect;
+    if (algo == Algorithm::kRecursiveDoubling || algo == Algorithm::kHalvingDoubling) {
+      algo = Algorithm::kDirect;
+    }
     ctx.algorithm = algo;
     if (size_ == 1) return OkStatus();
     Begin(Signature({kBroadcast, bytes, static_cast<uint64_t>(root), static_cast<uint64_t>(algo),

@@ -134,7 +134,8 @@ Result<std::string> AllCases(Communicator& comm, int r, size_t numel, bool full)
   const std::vector<DType> dtypes = {DType::kF32, DType::kF16, DType::kBF16};
   const std::vector<ReduceOp> ops = {ReduceOp::kSum, ReduceOp::kAvg, ReduceOp::kMin, ReduceOp::kMax};
   const std::vector<Algorithm> algos = {Algorithm::kAuto, Algorithm::kRing,
-                                        Algorithm::kRecursiveDoubling};
+                                        Algorithm::kRecursiveDoubling,
+                                        Algorithm::kHalvingDoubling};
   for (DType dt : dtypes) {
     for (ReduceOp op : ops) {
       for (Algorithm a : algos) {

@@ -46,7 +46,8 @@ Result<Algorithm> ParseAlgorithm(const std::string& s) {
   if (s == "auto") return Algorithm::kAuto;
   if (s == "ring") return Algorithm::kRing;
   if (s == "rd" || s == "recursive-doubling") return Algorithm::kRecursiveDoubling;
-  return InvalidArgumentError("unknown algorithm '" + s + "' (auto, ring, rd)");
+  if (s == "hd" || s == "halving-doubling") return Algorithm::kHalvingDoubling;
+  return InvalidArgumentError("unknown algorithm '" + s + "' (auto, ring, rd, hd)");
 }
 
 int Iterations(const BenchOptions& o) {
@@ -223,7 +224,7 @@ TERN_COMMAND(BenchAllReduce, "bench allreduce") {
   cmd->add_option("--reps", o->reps, "timed repetitions (the median is reported)")->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "untimed all-reduces first")->capture_default_str();
   cmd->add_option("--iters", o->iters, "all-reduces per repetition (0: ~256 MiB per repetition)");
-  cmd->add_option("--algorithm", o->algorithm, "auto, ring or rd")->capture_default_str();
+  cmd->add_option("--algorithm", o->algorithm, "auto, ring, rd (recursive doubling) or hd (halving-doubling)")->capture_default_str();
   cmd->add_option("--chunk-kib", o->chunk_kib, "pipeline chunk in KiB (0: library default)");
   cmd->add_option("--timeout", o->timeout_s, "seconds per collective")->capture_default_str();
   cmd->add_flag("--no-checksums", o->no_checksums, "skip the crc32c of data frames");
