@@ -85,7 +85,8 @@ Status ValidateRunConfig(const RunConfig& c) {
   TERN_RETURN_IF_ERROR(Range(c.warmup >= 0 && c.warmup < c.steps, "--warmup", "in [0, steps)"));
   TERN_RETURN_IF_ERROR(Range(c.threads >= 1 && c.threads <= 256, "--threads", "in 1..256"));
   TERN_RETURN_IF_ERROR(Range(c.inner_steps >= 0, "--inner-steps", ">= 1"));
-  TERN_RETURN_IF_ERROR(Range(c.timeout_ms >= 100, "--timeout-ms", ">= 100"));
+  TERN_RETURN_IF_ERROR(
+      Range(c.timeout_ms >= 100 && c.timeout_ms <= 3'600'000, "--timeout-ms", "in 100..3600000"));
   TERN_RETURN_IF_ERROR(Range(c.eval_every >= 0, "--eval-every", ">= 0"));
   TERN_RETURN_IF_ERROR(Range(c.eval_samples != 0, "--eval-samples", "nonzero (negative: all)"));
   TERN_RETURN_IF_ERROR(
@@ -175,6 +176,19 @@ Result<StrategyParams> StrategyParamsFor(const RunConfig& c) {
   for (const auto& [k, v] : c.strategy_params) p[k] = v;  // a key it lacks is refused below
   TERN_RETURN_IF_ERROR(ParseStrategyConfig(c.strategy, p).status());
   return p;
+}
+
+RunConfig ResolvedRunConfig(const RunConfig& c) {
+  RunConfig out = c;
+  Result<StrategyParams> p = StrategyParamsFor(c);
+  if (!p.ok()) return out;
+  if (auto h = p->find("h"); h != p->end()) {
+    out.inner_steps = static_cast<int>(std::strtol(h->second.c_str(), nullptr, 10));
+  }
+  if (auto codec = p->find("codec"); codec != p->end()) {
+    out.codec = codec->second.empty() ? "fp32" : codec->second;
+  }
+  return out;
 }
 
 std::string DescribeStrategy(const RunConfig& c) {

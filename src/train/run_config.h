@@ -111,6 +111,11 @@ Result<std::vector<std::string>> ModelLayers(const RunConfig& c);
 // kInvalidArgument on a bad value or a key the strategy lacks.
 Result<StrategyParams> StrategyParamsFor(const RunConfig& c);
 
+// `c` with the run defaults it leaves open filled in: inner_steps (H) and
+// codec ("fp32" for none) when the strategy has them and
+// StrategyParamsFor(c) succeeds; otherwise `c` unchanged.
+RunConfig ResolvedRunConfig(const RunConfig& c);
+
 // One line a person reads: "diloco h=50 codec=int8".
 std::string DescribeStrategy(const RunConfig& c);
 

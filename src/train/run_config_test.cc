@@ -110,6 +110,8 @@ TEST(RunConfigTest, OutOfRangeValuesAreInvalidArgument) {
   EXPECT_EQ(code([](RunConfig& c) { c.non_iid = -0.5; }), StatusCode::kInvalidArgument);
   EXPECT_EQ(code([](RunConfig& c) { c.link_delay_ms = -1; }), StatusCode::kInvalidArgument);
   EXPECT_EQ(code([](RunConfig& c) { c.codec = "int9"; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code([](RunConfig& c) { c.timeout_ms = 50; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code([](RunConfig& c) { c.timeout_ms = 3'600'001; }), StatusCode::kInvalidArgument);
   // fragments must divide h (100): refused by the strategy's own validation.
   EXPECT_EQ(code([](RunConfig& c) {
               c.strategy = "streaming-diloco";

@@ -167,7 +167,7 @@ RunReport RunMonitor::Report() const {
     r.evals.push_back(rec);
     if (e.final) r.test_accuracy = e.accuracy;
   }
-  r.config_json = RunConfigToJson(config_);
+  r.config_json = RunConfigToJson(ResolvedRunConfig(config_));
   if (!done_.empty()) r.strategy_config = done_.begin()->second.message;
   const ParitySummary p = Parity();
   r.parity_checked = true;

@@ -110,6 +110,8 @@ TEST(RunMonitorTest, ReportCarriesTheVerdictAndTheConfig) {
   Result<RunConfig> c = RunConfigFromJson(r.config_json);
   ASSERT_TRUE(c.ok()) << r.config_json;
   EXPECT_EQ(c->workers, 2);
+  EXPECT_EQ(c->inner_steps, 50) << "resolved: the run default H";
+  EXPECT_EQ(c->codec, "int8") << "resolved: diloco's run default codec";
 }
 
 TEST(RunMonitorTest, ChaosTimesAndKilledWorkersBytes) {
