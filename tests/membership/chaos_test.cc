@@ -47,17 +47,23 @@ nlohmann::json RunChaos(int seed, std::vector<std::string> extra = {}) {
   return RunTern(args);
 }
 
+// All steps done, no divergence, hang or peer error, and the verdict and
+// exit code say so.
+void ExpectCleanRun(const nlohmann::json& r, int steps) {
+  EXPECT_EQ(r["steps"], steps);
+  EXPECT_EQ(r["divergent_steps"], 0);
+  EXPECT_EQ(r["hangs"], 0);
+  EXPECT_EQ(r["worker_errors"], 0);
+  EXPECT_EQ(r["verdict"], "ok");
+  EXPECT_EQ(r["exit_code"], 0);
+}
+
 void ExpectNoDivergenceNoHang(std::initializer_list<int> seeds) {
   for (int seed : seeds) {
     nlohmann::json r = RunChaos(seed);
     ASSERT_TRUE(r.is_object()) << "no JSON from tern chaos";
     std::printf("chaos seed %d: %s\n", seed, r.dump().c_str());
-    EXPECT_EQ(r["steps"], kSteps);
-    EXPECT_EQ(r["divergent_steps"], 0);
-    EXPECT_EQ(r["hangs"], 0);
-    EXPECT_EQ(r["worker_errors"], 0);
-    EXPECT_EQ(r["verdict"], "ok");
-    EXPECT_EQ(r["exit_code"], 0);
+    ExpectCleanRun(r, kSteps);
     EXPECT_GT(r["kills"].get<int>(), 0);
     // Every killed peer is replaced, except one killed in the last steps.
     EXPECT_GE(r["joins"].get<int>(), r["kills"].get<int>() - 1);
@@ -81,28 +87,23 @@ TEST(ChaosTest, PeersKilledInsideAllReducesEndBitIdentical) {
                                   "--master-kill-fraction", "0"});
   ASSERT_TRUE(r.is_object());
   std::printf("chaos inside all-reduces: %s\n", r.dump().c_str());
-  EXPECT_EQ(r["steps"], kSteps);
-  EXPECT_EQ(r["divergent_steps"], 0);
-  EXPECT_EQ(r["hangs"], 0);
-  EXPECT_EQ(r["worker_errors"], 0);
+  ExpectCleanRun(r, kSteps);
   ASSERT_GT(r["kills"].get<int>(), 0);
   // Most kills interrupted an all-reduce on the survivors.
   EXPECT_GE(r["failed_collectives"].get<int>(), r["kills"].get<int>());
 }
 
 // Replacements killed during their join (registering, waiting for
-// admission, receiving the state, connecting) never stall the others.
+// admission, receiving the state, connecting) never make the others
+// diverge or hang. (One killed while links are set up still stalls them
+// for the connect timeout: docs/membership_protocol.md, "Known gaps".)
 TEST(ChaosTest, ReplacementsKilledWhileJoiningNeverDivergeOrHang) {
   nlohmann::json r = RunTern({"chaos", "--ranks", "4", "--steps", "30", "--seed", "5",
                               "--joiner-kill-fraction", "1", "--master-kill-fraction", "0",
                               "--json"});
   ASSERT_TRUE(r.is_object());
   std::printf("chaos with joiners killed: %s\n", r.dump().c_str());
-  EXPECT_EQ(r["steps"], 30);
-  EXPECT_EQ(r["divergent_steps"], 0);
-  EXPECT_EQ(r["hangs"], 0);
-  EXPECT_EQ(r["verdict"], "ok");
-  EXPECT_EQ(r["exit_code"], 0);
+  ExpectCleanRun(r, 30);
   EXPECT_GT(r["joiner_kills"].get<int>(), 0);
 }
 
