@@ -14,6 +14,12 @@
 #
 #   bench/compare_allreduce.sh                     # 2 and 4 ranks, 1/16/64/256 MiB
 #   RANKS=2 SIZES_MIB="1 64" REPS=3 bench/compare_allreduce.sh
+#   PRIO="chrt -r 10" bench/compare_allreduce.sh   # as if the machine were quiet
+#
+# PRIO prefixes every timed run (tern and baselines alike). On a machine
+# shared with builds, the ranks otherwise wait for a CPU after every
+# wake-up, which punishes busy-polling OpenMPI most; a real-time class
+# (root only) measures what each library does on an idle machine.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +28,7 @@ RANKS=${RANKS:-"2 4"}
 SIZES_MIB=${SIZES_MIB:-"1 16 64 256"}
 REPS=${REPS:-5}
 STREAMS=${STREAMS:-2}
+export PRIO=${PRIO:-}
 OUT=${OUT:-$BUILD/compare_allreduce.jsonl}
 PY=/usr/bin/python3
 
@@ -50,7 +57,7 @@ run_gloo() {  # ranks bytes algo iters
   store=$(mktemp -d)
   local pids=()
   for (( r = 0; r < $1; r++ )); do
-    "$BUILD/baselines/gloo_allreduce" $r $1 $2 $3 "$store" $4 "$REPS" &
+    $PRIO "$BUILD/baselines/gloo_allreduce" $r $1 $2 $3 "$store" $4 "$REPS" &
     pids+=($!)
   done
   local ok=1
@@ -61,7 +68,7 @@ run_gloo() {  # ranks bytes algo iters
 }
 
 run_mpi() {  # ranks bytes iters
-  mpirun --allow-run-as-root --oversubscribe --mca btl self,tcp --mca btl_tcp_if_include lo \
+  $PRIO mpirun --allow-run-as-root --oversubscribe --mca btl self,tcp --mca btl_tcp_if_include lo \
     -np $1 "$BUILD/baselines/mpi_allreduce" $2 $3 "$REPS" 2>/dev/null ||
     echo "mpi failed at $1 ranks, $2 bytes" >&2
 }
@@ -72,9 +79,9 @@ for n in $RANKS; do
     bytes=$(( mib * 1048576 ))
     it=$(iters_for $bytes)
     echo "ranks $n, $mib MiB, $it all-reduces x $REPS ..." >&2
-    "$TERN" bench allreduce --ranks $n --bytes $bytes --reps "$REPS" --iters $it \
+    $PRIO "$TERN" bench allreduce --ranks $n --bytes $bytes --reps "$REPS" --iters $it \
       --streams "$STREAMS" --json | sed 's/^{/{"lib": "tern", /' >> "$OUT"
-    "$TERN" bench allreduce --ranks $n --bytes $bytes --reps "$REPS" --iters $it \
+    $PRIO "$TERN" bench allreduce --ranks $n --bytes $bytes --reps "$REPS" --iters $it \
       --streams "$STREAMS" --no-checksums --json | sed 's/^{/{"lib": "tern_nocrc", /' >> "$OUT"
     run_gloo $n $bytes ring_chunked $it >> "$OUT"
     run_gloo $n $bytes halving_doubling $it >> "$OUT"
@@ -94,7 +101,10 @@ for line in open(sys.argv[1]):
     busbw = b / r["seconds"] / 1e9 * 2 * (n - 1) / n
     rows.setdefault((n, b), {})[r["lib"]] = (busbw, r["seconds"])
 libs = ["tern", "tern_nocrc", "gloo_ring_chunked", "gloo_halving_doubling", "mpi"]
-print("busbw in GB/s (median time per all-reduce in ms); ratio = tern / best baseline")
+import os
+print("busbw in GB/s (median time per all-reduce in ms); ratio = tern / best baseline; "
+      "load average %s; PRIO '%s'" % (" ".join(open("/proc/loadavg").read().split()[:3]),
+                                       os.environ.get("PRIO", "")))
 print("%5s %8s | %16s %16s %16s %16s %16s | %6s %6s" % (
     "ranks", "MiB", "tern", "tern nocrc", "gloo ring_chk", "gloo halv_dbl", "openmpi tcp",
     "ratio", "nocrc"))

@@ -79,15 +79,7 @@ int RecursiveDoublingTmpBuffers(int n);
 // by the rank owning its block (lower group's operand first), and copied
 // to the others, so all ranks hold the same bits. `tmp` holds
 // HalvingDoublingTmpElements(count, n) elements.
-struct HalvingDoublingArgs {
-  DType dtype = DType::kF32;
-  ReduceOp op = ReduceOp::kSum;
-  size_t count = 0;
-  size_t chunk_bytes = 0;
-  const uint8_t* input = nullptr;
-  uint8_t* work = nullptr;  // the result
-  uint8_t* tmp = nullptr;
-};
+using HalvingDoublingArgs = RecursiveDoublingArgs;  // the same inputs
 Status RunHalvingDoubling(Engine& e, const HalvingDoublingArgs& a);
 size_t HalvingDoublingTmpElements(size_t count, int n);
 
@@ -118,6 +110,13 @@ Status RunPointToPoint(Engine& e, const PointToPointArgs& a);
 
 // Dissemination barrier: ceil(log2 n) rounds of empty frames.
 Status RunBarrier(Engine& e);
+
+// floor(log2(n)) for n >= 1: the doubling algorithms' step count.
+inline int Log2Floor(int n) {
+  int k = 0;
+  while ((2 << k) <= n) ++k;
+  return k;
+}
 
 // Every rank sends 8 bytes `mine` to every other; sizes[r] = rank r's.
 Status RunExchangeSizes(Engine& e, uint64_t mine, uint64_t* sizes);

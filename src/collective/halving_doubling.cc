@@ -28,12 +28,6 @@ struct Range {
   size_t size() const { return hi - lo; }
 };
 
-int Log2Floor(int n) {
-  int k = 0;
-  while ((2 << k) <= n) ++k;
-  return k;
-}
-
 class HalvingDoubling : public Engine::Handler {
  public:
   HalvingDoubling(Engine& e, const HalvingDoublingArgs& a)

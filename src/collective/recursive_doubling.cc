@@ -7,12 +7,6 @@
 namespace tern::collective {
 namespace {
 
-int Log2Floor(int n) {
-  int k = 0;
-  while ((2 << k) <= n) ++k;
-  return k;
-}
-
 class RecursiveDoubling : public Engine::Handler {
  public:
   RecursiveDoubling(Engine& e, const RecursiveDoublingArgs& a)
