@@ -75,9 +75,9 @@ enum class ReduceOp : uint8_t { kSum = 0, kAvg = 1, kMin = 2, kMax = 3 };
 // all-gather, bandwidth-optimal) above. Compressed all-reduce always uses
 // kDirect (contributions to each segment's owner, owners' encoded sums to
 // all). Broadcast: kDirect (root to each) or kRing (pipelined chain).
-// kHalvingDoubling (all-reduce only): recursive halving reduce-scatter and
-// doubling all-gather, the ring's traffic in 2 log2(n) steps instead of
-// 2(n - 1).
+// kHalvingDoubling (all-reduce only, never chosen by kAuto): recursive
+// halving reduce-scatter and doubling all-gather, the ring's traffic in
+// 2 log2(n) steps instead of 2(n - 1), for high-latency links.
 enum class Algorithm : uint8_t {
   kAuto = 0,
   kRing = 1,
