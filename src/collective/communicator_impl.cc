@@ -171,6 +171,13 @@ Status Communicator::Impl::Connect(Deadline deadline) {
   spec.params.stream_count = static_cast<uint16_t>(options_.streams);
   spec.params.checksums = options_.checksums;
   spec.params.auth = world_->DataAuthenticator();
+  spec.abandon = [this, revision = v.revision]() -> Status {
+    const uint64_t announced = world_->AnnouncedRevision();
+    if (announced <= revision) return OkStatus();
+    return AbortedError("world revision " + std::to_string(announced) +
+                        " was announced while links for " + std::to_string(revision) +
+                        " were set up: call UpdateTopology and retry");
+  };
   for (int r = 0; r < size_; ++r) {
     if (r > rank_) spec.dial.push_back({v.peers[r].peer_id, v.peers[r].data_address});
     if (r < rank_) spec.accept_from.push_back(v.peers[r].peer_id);

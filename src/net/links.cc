@@ -181,6 +181,13 @@ Result<std::vector<PeerLink>> EstablishLinks(Listener& listener, const LinkSetSp
     }
   }
   while (!g.Stopped() && !deadline.Expired()) {
+    if (spec.abandon) {
+      Status s = spec.abandon();
+      if (!s.ok()) {
+        g.Fail(std::move(s));
+        break;
+      }
+    }
     if (spec.accept_from.empty()) {
       g.WaitSlice();
       continue;

@@ -14,6 +14,7 @@
 #define TERN_NET_LINKS_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,12 +43,18 @@ struct LinkSetSpec {
   HandshakeParams params;
   std::vector<PeerEndpoint> dial;     // we connect to these
   std::vector<uint64_t> accept_from;  // these connect to us
+  // Polled every few milliseconds while links are missing; a non-OK status
+  // ends the call with it. The communicator stops when the master has
+  // announced a newer revision: a peer of this one may have died during
+  // setup, and waiting for it would cost the whole deadline.
+  std::function<Status()> abandon;
 };
 
 // Returns one link per peer: those of `dial` first (in order), then those
 // of `accept_from` (in order). Blocks until all are up.
-// Errors: kDeadlineExceeded (names the peers still missing), and the
-// non-retryable handshake errors (kFailedPrecondition, kPermissionDenied).
+// Errors: kDeadlineExceeded (names the peers still missing), the
+// non-retryable handshake errors (kFailedPrecondition, kPermissionDenied),
+// and whatever `spec.abandon` returned.
 Result<std::vector<PeerLink>> EstablishLinks(Listener& listener, const LinkSetSpec& spec,
                                              Deadline deadline);
 

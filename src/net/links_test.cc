@@ -67,5 +67,27 @@ TEST(LinksTest, MissingPeerIsDeadlineExceededNamingIt) {
   EXPECT_NE(std::string(r.status().message()).find("missing peers: 1"), std::string::npos);
 }
 
+// A dialed peer that never answers and one that never dials: `abandon`
+// ends the wait long before the deadline, with its status.
+TEST(LinksTest, AbandonEndsTheWaitWithItsStatus) {
+  auto l = Listener::Bind("127.0.0.1:0");
+  ASSERT_TRUE(l.ok());
+  auto dead = Listener::Bind("127.0.0.1:0");
+  ASSERT_TRUE(dead.ok());
+  const std::string dead_address = (*dead)->address();
+  dead->reset();  // nothing listens there any more: refused, retried
+  LinkSetSpec spec;
+  spec.params.self_peer = 2;
+  spec.dial = {{3, dead_address}};
+  spec.accept_from = {1};
+  const int64_t t0 = NowNanos();
+  spec.abandon = [t0] {
+    return NowNanos() - t0 > 100'000'000 ? AbortedError("newer revision") : OkStatus();
+  };
+  auto r = EstablishLinks(**l, spec, Deadline::AfterMillis(20000));
+  EXPECT_EQ(r.status().code(), StatusCode::kAborted);
+  EXPECT_LT(NowNanos() - t0, int64_t{5'000'000'000});
+}
+
 }  // namespace
 }  // namespace tern::net

@@ -95,8 +95,9 @@ TEST(ChaosTest, PeersKilledInsideAllReducesEndBitIdentical) {
 
 // Replacements killed during their join (registering, waiting for
 // admission, receiving the state, connecting) never make the others
-// diverge or hang. (One killed while links are set up still stalls them
-// for the connect timeout: docs/membership_protocol.md, "Known gaps".)
+// diverge or hang. (One killed while links are set up used to stall them
+// for the connect timeout: docs/membership_protocol.md, "Formerly known
+// gaps".)
 TEST(ChaosTest, ReplacementsKilledWhileJoiningNeverDivergeOrHang) {
   nlohmann::json r = RunTern({"chaos", "--ranks", "4", "--steps", "30", "--seed", "5",
                               "--joiner-kill-fraction", "1", "--master-kill-fraction", "0",
