@@ -184,11 +184,22 @@ struct Linkem::Loop {
                  0};
   }
 
-  int64_t NextDelivery() const {
+  // When the loop must wake without a socket event: a packet comes due, or
+  // the line's backlog drains below its cap so a flow may read again. A
+  // packet already due waits for POLLOUT instead (a receiver that stopped
+  // reading must not make the loop spin).
+  int64_t NextWake(int64_t now) const {
     int64_t next = INT64_MAX;
     for (const Pair& p : pairs) {
       for (const Flow* f : {&p.fwd, &p.rev}) {
-        if (!f->queue.empty()) next = std::min(next, f->queue.front().deliver_at);
+        if (!f->queue.empty() && !f->Deliverable(now)) {
+          next = std::min(next, f->queue.front().deliver_at);
+        }
+        const Line& l = *f->line;
+        if (!f->src_eof && !f->dst_failed && f->queued < l.cap && l.Backlog(now) >= l.cap) {
+          const auto cap_ns = static_cast<int64_t>(static_cast<double>(l.cap) * l.ns_per_byte);
+          next = std::min(next, std::max(now, l.free_at - cap_ns) + 1);
+        }
       }
     }
     return next;
@@ -257,7 +268,7 @@ struct Linkem::Loop {
         fds.push_back(c);
         fds.push_back(u);
       }
-      const int64_t next = stopping ? std::min(NextDelivery(), drain_until) : NextDelivery();
+      const int64_t next = stopping ? std::min(NextWake(now), drain_until) : NextWake(now);
       timespec ts{0, 0};
       timespec* timeout = nullptr;
       if (next != INT64_MAX) {
