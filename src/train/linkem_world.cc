@@ -52,24 +52,39 @@ WorldView LinkemWorld::View() const {
 Status LinkemWorld::UpdateTopology(std::chrono::milliseconds timeout) {
   TERN_RETURN_IF_ERROR(inner_->UpdateTopology(timeout));
   const WorldView view = inner_->View();
+  std::vector<std::unique_ptr<net::Linkem>> departed;
+  Status s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    departed = TakeDeparted(view);
+    s = EnsureProxies(view);
+  }
+  // Stop delivers what a proxy still holds (bounded): outside the lock, so
+  // View() and forwarded_bytes() do not wait for it.
+  uint64_t bytes = 0;
+  for (auto& proxy : departed) {
+    proxy->Stop();
+    const net::LinkemStats st = proxy->stats();
+    bytes += st.bytes_forward + st.bytes_reverse;
+  }
   std::lock_guard<std::mutex> lock(mu_);
-  PruneProxies(view);
-  return EnsureProxies(view);
+  pruned_bytes_ += bytes;
+  return s;
 }
 
-void LinkemWorld::PruneProxies(const WorldView& view) {
+std::vector<std::unique_ptr<net::Linkem>> LinkemWorld::TakeDeparted(const WorldView& view) {
   std::set<std::pair<uint64_t, std::string>> live;
   for (const PeerInfo& p : view.peers) live.insert({p.peer_id, p.data_address});
+  std::vector<std::unique_ptr<net::Linkem>> out;
   for (auto it = proxies_.begin(); it != proxies_.end();) {
     if (live.count(it->first) != 0) {
       ++it;
       continue;
     }
-    it->second->Stop();  // delivers what it still holds, bounded
-    const net::LinkemStats s = it->second->stats();
-    pruned_bytes_ += s.bytes_forward + s.bytes_reverse;
+    out.push_back(std::move(it->second));
     it = proxies_.erase(it);
   }
+  return out;
 }
 
 size_t LinkemWorld::proxy_count() const {

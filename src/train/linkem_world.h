@@ -24,6 +24,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "net/linkem.h"
 #include "tern/world.h"
@@ -74,8 +75,9 @@ class LinkemWorld : public World {
   LinkemWorld(World* inner, LinkSpec link) : inner_(inner), link_(link) {}
   // Starts missing proxies for `view`. REQUIRES: mu_ held.
   Status EnsureProxies(const WorldView& view) const;
-  // Stops the proxies of peers not in `view`. REQUIRES: mu_ held.
-  void PruneProxies(const WorldView& view);
+  // Removes the proxies of peers not in `view` and returns them, still
+  // running (the caller stops them without holding mu_). REQUIRES: mu_ held.
+  std::vector<std::unique_ptr<net::Linkem>> TakeDeparted(const WorldView& view);
 
   World* const inner_;
   const LinkSpec link_;
