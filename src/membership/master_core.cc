@@ -214,8 +214,9 @@ void MasterCore::OnVote(Peer& p, const proto::Vote& v, int64_t now, Outbox* out)
   for (uint64_t s : v.suspects()) Suspect(s, p.id, now, out);
   if (waiting_votes_.empty()) return;  // a revision was formed: the announce answers
   if (v.failed()) {
-    // Its FailureReport was lost (master reconnect) or is still queued
-    // behind this vote: the same verdict, once.
+    // Its FailureReport was lost with a master connection (a report that
+    // arrived came first on the same connection and already formed a new
+    // revision, so this vote would be stale): the same verdict, once.
     AbortRevision("a collective failed on peer " + std::to_string(p.id), out);
     if (waiting_votes_.empty()) return;
   }
