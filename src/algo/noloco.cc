@@ -26,8 +26,11 @@
 // per-peer it cannot undo a commit:
 //   - the run goes back to before the round (a failed member's step won):
 //     the members that committed take part in the repeated round with the
-//     contribution they sent the first time (send_ still holds it), so the
-//     others receive the same values, and do not apply the round again;
+//     contribution they sent the first time (committed_send_ keeps it, even
+//     if a later round's attempt failed meanwhile), so the others receive
+//     the same values, and do not apply the round again; a run sent back
+//     past a member's last commit is kFailedPrecondition (its earlier
+//     contributions are gone);
 //   - the run is past the round (a committed member's step won): the failed
 //     member's retried hook finds its step already reached and returns
 //     without advancing the step a second time (it misses that round's
@@ -35,6 +38,7 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "algo/outer_optimizer.h"
@@ -48,7 +52,9 @@ namespace {
 class NoLoCo final : public StrategyBase {
  public:
   NoLoCo(const NoLoCoOptions& o, NoLoCoFault fault)
-      : StrategyBase(StrategyConfig(o), o.common), o_(o), fault_(std::move(fault)) {}
+      : StrategyBase(StrategyConfig(o), o.common),
+        o_(o),
+        fault_(std::move(fault)) {}
 
   Status AfterOptimizerStep(const StepInfo&) override {
     TERN_RETURN_IF_ERROR(RequireAttached());
@@ -62,29 +68,42 @@ class NoLoCo final : public StrategyBase {
       failed_target_ = 0;
       return OkStatus();
     }
+    if (c < committed_) {
+      return FailedPreconditionError(
+          "noloco: the run went back to round step " + std::to_string(c) +
+          ", but this peer already committed round step " +
+          std::to_string(committed_) +
+          " (its contributions to earlier rounds are gone)");
+    }
     const size_t n = params_.size();
-    const bool applied = c <= committed_;
-    if (c != committed_) {  // else send_ still holds what this peer sent for round c
+    const bool applied = c == committed_;
+    if (applied) {
+      send_ = committed_send_;  // what this peer sent the first time
+    } else {
       CopyInto(std::span<float>(send_).first(n), phi_);
       Difference(params_, phi_, std::span<float>(send_).subspan(n));
     }
-    Status s = GroupMean(c / h);
-    if (s.ok() && fault_) s = fault_(c);
+    Status s = fault_ ? fault_(c, false) : OkStatus();
+    if (s.ok()) s = GroupMean(c / h);
+    if (s.ok() && fault_) s = fault_(c, true);
     if (!s.ok()) {
       failed_target_ = c;
       return Failed(s);
     }
     failed_target_ = 0;
     step_ = c;
-    if (applied) return OkStatus();  // this peer's update for round c is in phi already
+    if (applied)
+      return OkStatus();  // this peer's update for round c is in phi already
     const float beta = o_.momentum, eta = o_.lr;
     for (size_t i = 0; i < n; ++i) {
       const float phi_bar = mean_[i], d_bar = mean_[n + i];
-      momentum_[i] = beta * momentum_[i] + eta * d_bar + eta * (phi_bar - phi_[i]);
+      momentum_[i] =
+          beta * momentum_[i] + eta * d_bar + eta * (phi_bar - phi_[i]);
       phi_[i] = phi_[i] + momentum_[i];
     }
     CopyInto(params_, phi_);
     committed_ = c;
+    send_.swap(committed_send_);
     ++stats_.syncs;
     return OkStatus();
   }
@@ -95,6 +114,7 @@ class NoLoCo final : public StrategyBase {
     phi_.assign(params_.begin(), params_.end());
     momentum_.assign(n, 0.0f);
     send_.assign(2 * n, 0.0f);
+    committed_send_.assign(2 * n, 0.0f);
     mean_.assign(2 * n, 0.0f);
     return OkStatus();
   }
@@ -108,20 +128,23 @@ class NoLoCo final : public StrategyBase {
 
   Status OnMembersJoined(const std::vector<uint64_t>& old_members,
                          const std::vector<uint64_t>& joiners) override {
-    if (old_members.empty()) return OkStatus();  // a fresh start: nobody to copy from
+    if (old_members.empty())
+      return OkStatus();  // a fresh start: nobody to copy from
     const WorldView view = world_->View();
     const uint64_t self = view.self().peer_id, donor = old_members.front();
     if (self == donor) {
       for (uint64_t j : joiners) {
-        TERN_RETURN_IF_ERROR(Counted(P2pOptions(), [&](const CollectiveOptions& o) {
-          return comm_->Send(view.RankOf(j), TensorView::Of(phi_), o);
-        }));
+        TERN_RETURN_IF_ERROR(
+            Counted(P2pOptions(), [&](const CollectiveOptions& o) {
+              return comm_->Send(view.RankOf(j), TensorView::Of(phi_), o);
+            }));
       }
     } else if (std::binary_search(joiners.begin(), joiners.end(), self)) {
       std::vector<float> received(phi_.size());
-      TERN_RETURN_IF_ERROR(Counted(P2pOptions(), [&](const CollectiveOptions& o) {
-        return comm_->Recv(view.RankOf(donor), TensorView::Of(received), o);
-      }));
+      TERN_RETURN_IF_ERROR(
+          Counted(P2pOptions(), [&](const CollectiveOptions& o) {
+            return comm_->Recv(view.RankOf(donor), TensorView::Of(received), o);
+          }));
       CopyInto(phi_, received);  // in place: State() spans point into phi_
       std::fill(momentum_.begin(), momentum_.end(), 0.0f);
       CopyInto(params_, phi_);
@@ -141,18 +164,20 @@ class NoLoCo final : public StrategyBase {
     CopyInto(mean_, send_);
     if (group.size() <= 1) return OkStatus();
     if (group.size() == ids.size()) {
-      return Counted(PlainOptions(ReduceOp::kAvg), [&](const AllReduceOptions& o) {
-        return comm_->AllReduce(TensorView::Of(mean_), o);
-      });
+      return Counted(PlainOptions(ReduceOp::kAvg),
+                     [&](const AllReduceOptions& o) {
+                       return comm_->AllReduce(TensorView::Of(mean_), o);
+                     });
     }
     std::vector<std::vector<float>> recv(group.size());
     for (size_t j = 0; j < group.size(); ++j) {
       if (group[j] == self) continue;
       recv[j].resize(send_.size());
-      TERN_RETURN_IF_ERROR(Counted(P2pOptions(), [&](const CollectiveOptions& o) {
-        return comm_->SendRecv(view.RankOf(group[j]), TensorView::Of(send_),
-                               TensorView::Of(recv[j]), o);
-      }));
+      TERN_RETURN_IF_ERROR(
+          Counted(P2pOptions(), [&](const CollectiveOptions& o) {
+            return comm_->SendRecv(view.RankOf(group[j]), TensorView::Of(send_),
+                                   TensorView::Of(recv[j]), o);
+          }));
     }
     const float k = static_cast<float>(group.size());
     for (size_t i = 0; i < send_.size(); ++i) {
@@ -172,13 +197,15 @@ class NoLoCo final : public StrategyBase {
   uint64_t committed_ = 0;
   uint64_t failed_target_ = 0;
   std::vector<float> phi_, momentum_;
-  std::vector<float> send_;  // [phi, theta - phi]
-  std::vector<float> mean_;  // [phi_bar, d_bar]
+  std::vector<float> send_;            // [phi, theta - phi]
+  std::vector<float> committed_send_;  // send_ of round committed_
+  std::vector<float> mean_;            // [phi_bar, d_bar]
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Strategy>> MakeNoLoCo(const NoLoCoOptions& o, NoLoCoFault fault) {
+Result<std::unique_ptr<Strategy>> MakeNoLoCo(const NoLoCoOptions& o,
+                                             NoLoCoFault fault) {
   return std::unique_ptr<Strategy>(new NoLoCo(o, std::move(fault)));
 }
 

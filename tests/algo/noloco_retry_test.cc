@@ -20,9 +20,18 @@ using testing::RunThreadRanks;
 using testing::ToyWorker;
 
 constexpr int kRanks = 2, kH = 2, kSteps = 8;
-constexpr uint64_t kFaultRound = 4;  // the round step whose commit fails on rank 1
+constexpr uint64_t kFaultRound =
+    4;  // the round step whose commit fails on rank 1
 
-enum class Elect { kNone, kFailedRank, kCommittedRank };
+// kFailedRankAfterLaterFault: as kFailedRank, but rank 0 first tries the
+// next round, which fails before its exchange (after it prepared what it
+// would send), and only then reaches the safe point.
+enum class Elect {
+  kNone,
+  kFailedRank,
+  kCommittedRank,
+  kFailedRankAfterLaterFault
+};
 
 std::vector<float> Phi(Strategy& s) {
   for (const StateTensor& t : s.State()) {
@@ -33,7 +42,8 @@ std::vector<float> Phi(Strategy& s) {
 }
 
 struct RankResult {
-  std::vector<float> phi_at_round;  // phi the last time the step became kFaultRound
+  std::vector<float>
+      phi_at_round;  // phi the last time the step became kFaultRound
   int64_t step_after_retry = -1;
   int64_t final_step = -1;
   int failures = 0;
@@ -53,10 +63,17 @@ std::vector<RankResult> RunNoLoCo(Elect elect) {
     bool fired = false;
     algo::NoLoCoFault fault;
     if (elect != Elect::kNone && r == 1) {
-      fault = [&fired](uint64_t step) {
-        if (step != kFaultRound || fired) return OkStatus();
+      fault = [&fired](uint64_t step, bool exchanged) {
+        if (step != kFaultRound || !exchanged || fired) return OkStatus();
         fired = true;
         return AbortedError("injected: after the exchange, before the commit");
+      };
+    }
+    if (elect == Elect::kFailedRankAfterLaterFault && r == 0) {
+      fault = [&fired](uint64_t step, bool exchanged) {
+        if (step != kFaultRound + kH || exchanged || fired) return OkStatus();
+        fired = true;
+        return AbortedError("injected: before the exchange");
       };
     }
     auto made = algo::MakeNoLoCo(o, fault);
@@ -70,28 +87,37 @@ std::vector<RankResult> RunNoLoCo(Elect elect) {
       w.Backward(t);
       ALGO_ASSERT_OK(s->AfterBackward({.step = t}));
       w.Sgd(0.05f);
-      const bool round_of_fault = static_cast<uint64_t>(s->step()) + 1 == kFaultRound;
+      const bool round_of_fault =
+          static_cast<uint64_t>(s->step()) + 1 == kFaultRound;
       Status st = s->AfterOptimizerStep({.step = t});
       if (!st.ok()) {
         EXPECT_EQ(st.code(), StatusCode::kAborted);
         ++out[r].failures;
       }
-      if (st.ok() && s->step() == static_cast<int64_t>(kFaultRound)) out[r].phi_at_round = Phi(*s);
-      if (!round_of_fault || safe_point_done) continue;
+      if (st.ok() && s->step() == static_cast<int64_t>(kFaultRound))
+        out[r].phi_at_round = Phi(*s);
       // Both ranks reach the safe point after the round: rank 0 committed,
-      // rank 1 failed.
+      // rank 1 failed (with kFailedRankAfterLaterFault, rank 0 after its
+      // failed next round).
+      const bool at_safe_point = elect == Elect::kFailedRankAfterLaterFault
+                                     ? !st.ok()
+                                     : round_of_fault;
+      if (!at_safe_point || safe_point_done) continue;
       safe_point_done = true;
       meta[r] = s->ReplicatedMetadata();
       fence.arrive_and_wait();
-      const std::string elected = meta[elect == Elect::kFailedRank ? 1 : 0];
+      const std::string elected = meta[elect == Elect::kCommittedRank ? 0 : 1];
       fence.arrive_and_wait();
       ALGO_ASSERT_OK(s->BeforeSafePoint());
       ALGO_ASSERT_OK(s->SetReplicatedMetadata(elected));
       ALGO_ASSERT_OK(s->AfterSafePoint());
       if (st.ok()) continue;
-      ALGO_ASSERT_OK(s->AfterOptimizerStep({.step = t, .attempt = 1}));  // the retry
+      // The retry; rank 0 of kFailedRankAfterLaterFault now repeats the
+      // round it committed, whatever it prepared for the next one.
+      ALGO_ASSERT_OK(s->AfterOptimizerStep({.step = t, .attempt = 1}));
       out[r].step_after_retry = s->step();
-      if (s->step() == static_cast<int64_t>(kFaultRound)) out[r].phi_at_round = Phi(*s);
+      if (s->step() == static_cast<int64_t>(kFaultRound))
+        out[r].phi_at_round = Phi(*s);
     }
     ALGO_ASSERT_OK(s->Finish());
     out[r].final_step = s->step();
@@ -112,13 +138,30 @@ TEST(NoLoCoRetryTest, RewoundRoundIsAppliedOnceWithTheSameContributions) {
   }
 }
 
+// A committed member's later round failed after it prepared that round's
+// contribution; the repeated round must still carry its first one.
+TEST(NoLoCoRetryTest,
+     RewoundRoundAfterALaterFailedRoundResendsTheFirstContribution) {
+  const auto clean = RunNoLoCo(Elect::kNone);
+  const auto faulty = RunNoLoCo(Elect::kFailedRankAfterLaterFault);
+  EXPECT_EQ(faulty[0].failures, 1);
+  EXPECT_EQ(faulty[1].failures, 1);
+  for (int r = 0; r < kRanks; ++r) {
+    EXPECT_EQ(faulty[r].step_after_retry, static_cast<int64_t>(kFaultRound))
+        << "rank " << r;
+    EXPECT_EQ(faulty[r].phi_at_round, clean[r].phi_at_round) << "rank " << r;
+    EXPECT_EQ(faulty[r].final_step, kSteps) << "rank " << r;
+  }
+}
+
 TEST(NoLoCoRetryTest, RetryAfterTheRunMovedPastTheRoundDoesNotAdvanceAgain) {
   const auto faulty = RunNoLoCo(Elect::kCommittedRank);
   EXPECT_EQ(faulty[1].failures, 1);
   // The safe point gave rank 1 the step kFaultRound; its retried hook must
   // leave it there (it advanced to kFaultRound + 1 before the fix).
   EXPECT_EQ(faulty[1].step_after_retry, static_cast<int64_t>(kFaultRound));
-  for (int r = 0; r < kRanks; ++r) EXPECT_EQ(faulty[r].final_step, kSteps) << "rank " << r;
+  for (int r = 0; r < kRanks; ++r)
+    EXPECT_EQ(faulty[r].final_step, kSteps) << "rank " << r;
 }
 
 }  // namespace
