@@ -3,17 +3,16 @@
 // The short run is in the default test set; TERN_CHAOS_LONG builds the
 // acceptance run (6 ranks, 200 steps), labelled slow.
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <fstream>
-#include <set>
-#include <thread>
-
-#include <gtest/gtest.h>
-
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
 
 #include "proc.h"
 
@@ -34,14 +33,20 @@ nlohmann::json RunTern(const std::vector<std::string>& args) {
   std::string last;
   while (auto line = c.ReadLine(std::chrono::minutes(10))) last = *line;
   const int code = c.Wait();
-  nlohmann::json r = nlohmann::json::parse(last, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json r =
+      nlohmann::json::parse(last, nullptr, /*allow_exceptions=*/false);
   if (r.is_object()) r["exit_code"] = code;
   return r;
 }
 
 nlohmann::json RunChaos(int seed, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"chaos", "--ranks", std::to_string(kRanks), "--steps",
-                                   std::to_string(kSteps), "--seed", std::to_string(seed),
+  std::vector<std::string> args = {"chaos",
+                                   "--ranks",
+                                   std::to_string(kRanks),
+                                   "--steps",
+                                   std::to_string(kSteps),
+                                   "--seed",
+                                   std::to_string(seed),
                                    "--json"};
   args.insert(args.end(), extra.begin(), extra.end());
   return RunTern(args);
@@ -74,9 +79,13 @@ void ExpectNoDivergenceNoHang(std::initializer_list<int> seeds) {
 }
 
 #ifdef TERN_CHAOS_LONG
-TEST(ChaosLongTest, SixRanksTwoHundredStepsNeverDivergeOrHang) { ExpectNoDivergenceNoHang({1, 2, 3}); }
+TEST(ChaosLongTest, SixRanksTwoHundredStepsNeverDivergeOrHang) {
+  ExpectNoDivergenceNoHang({1, 2, 3});
+}
 #else
-TEST(ChaosTest, PeersAndMasterKilledAtRandomNeverDivergeOrHang) { ExpectNoDivergenceNoHang({1, 2}); }
+TEST(ChaosTest, PeersAndMasterKilledAtRandomNeverDivergeOrHang) {
+  ExpectNoDivergenceNoHang({1, 2});
+}
 
 // All-reduce dominates each step (16 MiB, no simulated compute), so the
 // SIGKILLs land inside all-reduces: every survivor's collective fails
@@ -99,9 +108,9 @@ TEST(ChaosTest, PeersKilledInsideAllReducesEndBitIdentical) {
 // for the connect timeout: docs/membership_protocol.md, "Formerly known
 // gaps".)
 TEST(ChaosTest, ReplacementsKilledWhileJoiningNeverDivergeOrHang) {
-  nlohmann::json r = RunTern({"chaos", "--ranks", "4", "--steps", "30", "--seed", "5",
-                              "--joiner-kill-fraction", "1", "--master-kill-fraction", "0",
-                              "--json"});
+  nlohmann::json r = RunTern({"chaos", "--ranks", "4", "--steps", "30",
+                              "--seed", "5", "--joiner-kill-fraction", "1",
+                              "--master-kill-fraction", "0", "--json"});
   ASSERT_TRUE(r.is_object());
   std::printf("chaos with joiners killed: %s\n", r.dump().c_str());
   ExpectCleanRun(r, 30);
@@ -111,53 +120,72 @@ TEST(ChaosTest, ReplacementsKilledWhileJoiningNeverDivergeOrHang) {
 // No step within --hang-seconds is a hang: the verdict says so and the
 // exit code is non-zero.
 TEST(ChaosTest, HangIsAFailedVerdictAndNonZeroExit) {
-  nlohmann::json r = RunTern({"chaos", "--ranks", "2", "--steps", "3", "--compute-ms", "4000",
-                              "--hang-seconds", "1", "--json"});
+  nlohmann::json r =
+      RunTern({"chaos", "--ranks", "2", "--steps", "3", "--compute-ms", "4000",
+               "--hang-seconds", "1", "--json"});
   ASSERT_TRUE(r.is_object());
   EXPECT_EQ(r["hangs"], 1);
   EXPECT_EQ(r["verdict"], "fail");
   EXPECT_EQ(r["exit_code"], 1);
   ASSERT_TRUE(r["failures"].is_array());
   ASSERT_FALSE(r["failures"].empty());
-  EXPECT_NE(r["failures"][0].get<std::string>().find("hang"), std::string::npos);
+  EXPECT_NE(r["failures"][0].get<std::string>().find("hang"),
+            std::string::npos);
 }
 
-// The processes whose parent is `parent`, from /proc.
-std::set<pid_t> ChildrenOf(pid_t parent) {
-  std::set<pid_t> out;
+// A process's state, parent and start time (clock ticks since boot), from
+// /proc/<pid>/stat; nullopt once it is gone.
+struct ProcStat {
+  char state = 0;
+  int ppid = 0;
+  unsigned long long start = 0;
+};
+std::optional<ProcStat> ReadStat(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');  // the command name may hold spaces
+  if (paren == std::string::npos) return std::nullopt;
+  ProcStat p;
+  // Fields 3 (state), 4 (ppid), then 17 fields to 22 (starttime).
+  if (std::sscanf(stat.c_str() + paren + 1,
+                  " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+                  "%*d %*d %*d %*d "
+                  "%llu",
+                  &p.state, &p.ppid, &p.start) != 3) {
+    return std::nullopt;
+  }
+  return p;
+}
+
+// The processes whose parent is `parent` (pid -> start time), from /proc.
+std::map<pid_t, unsigned long long> ChildrenOf(pid_t parent) {
+  std::map<pid_t, unsigned long long> out;
   DIR* d = ::opendir("/proc");
   if (d == nullptr) return out;
   while (dirent* e = ::readdir(d)) {
     const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
     if (pid <= 0) continue;
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const size_t paren = stat.rfind(')');  // the command name may hold spaces
-    if (paren == std::string::npos) continue;
-    char state = 0;
-    int ppid = 0;
-    if (std::sscanf(stat.c_str() + paren + 1, " %c %d", &state, &ppid) == 2 && ppid == parent) {
-      out.insert(pid);
-    }
+    std::optional<ProcStat> p = ReadStat(pid);
+    if (p && p->ppid == parent) out[pid] = p->start;
   }
   ::closedir(d);
   return out;
 }
 
-// Gone, or a zombie (dead; its new parent has not reaped it yet).
-bool Dead(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (stat.empty()) return true;
-  const size_t paren = stat.rfind(')');
-  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+// Gone, a zombie (dead; its new parent has not reaped it yet), or its pid
+// now names another process (started at another time).
+bool Dead(pid_t pid, unsigned long long start) {
+  std::optional<ProcStat> p = ReadStat(pid);
+  return !p || p->state == 'Z' || p->start != start;
 }
 
 // Starts a long chaos run, waits until its master and peers are up, stops
 // the driver with `signal`, and expects every child to die with it.
 void ExpectNoOrphansAfter(int signal, int expected_exit) {
-  Child c = Child::Start({"chaos", "--ranks", "3", "--steps", "100000", "--json"});
-  std::set<pid_t> children;
+  Child c =
+      Child::Start({"chaos", "--ranks", "3", "--steps", "100000", "--json"});
+  std::map<pid_t, unsigned long long> children;
   for (int i = 0; i < 200 && children.size() < 4; ++i) {  // master + 3 peers
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     children = ChildrenOf(c.pid());
@@ -165,20 +193,26 @@ void ExpectNoOrphansAfter(int signal, int expected_exit) {
   ASSERT_GE(children.size(), 4u) << "the driver did not start its processes";
   c.Kill(signal);
   EXPECT_EQ(c.Wait(), expected_exit);
-  for (pid_t pid : children) {
+  for (const auto& [pid, start] : children) {
     bool dead = false;
-    for (int i = 0; i < 100 && !(dead = Dead(pid)); ++i) {
+    for (int i = 0; i < 100 && !(dead = Dead(pid, start)); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     EXPECT_TRUE(dead) << "process " << pid << " outlived the chaos driver";
-    if (!dead) ::kill(pid, SIGKILL);
+    if (!dead && !Dead(pid, start)) ::kill(pid, SIGKILL);
   }
 }
 
-TEST(ChaosTest, SigtermKillsAndReapsEveryProcess) { ExpectNoOrphansAfter(SIGTERM, 128 + SIGTERM); }
-TEST(ChaosTest, SigintKillsAndReapsEveryProcess) { ExpectNoOrphansAfter(SIGINT, 128 + SIGINT); }
+TEST(ChaosTest, SigtermKillsAndReapsEveryProcess) {
+  ExpectNoOrphansAfter(SIGTERM, 128 + SIGTERM);
+}
+TEST(ChaosTest, SigintKillsAndReapsEveryProcess) {
+  ExpectNoOrphansAfter(SIGINT, 128 + SIGINT);
+}
 // SIGKILL cannot be caught: the children's parent-death signal kills them.
-TEST(ChaosTest, KilledDriverTakesItsProcessesWithIt) { ExpectNoOrphansAfter(SIGKILL, 128 + SIGKILL); }
+TEST(ChaosTest, KilledDriverTakesItsProcessesWithIt) {
+  ExpectNoOrphansAfter(SIGKILL, 128 + SIGKILL);
+}
 #endif
 
 }  // namespace
