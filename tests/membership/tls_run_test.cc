@@ -2,6 +2,7 @@
 // the data plane's collectives.
 #include <gtest/gtest.h>
 
+#include <latch>
 #include <thread>
 
 #include "tern/communicator.h"
@@ -27,8 +28,22 @@ TEST(TlsRunTest, CollectivesAndStateSyncOverTls) {
   std::vector<std::vector<float>> results(kPeers);
   std::vector<SyncReport> reports(kPeers);
   std::vector<std::thread> ts;
+  // Peers leave together: one that leaves announces a revision, which
+  // aborts the all-reduce of a peer still finishing it.
+  std::latch done(kPeers);
   for (int i = 0; i < kPeers; ++i) {
     ts.emplace_back([&, i] {
+      struct Leave {  // a peer that fails early does not hold the others
+        std::latch& l;
+        bool waited = false;
+        void Together() {
+          waited = true;
+          l.arrive_and_wait();
+        }
+        ~Leave() {
+          if (!waited) l.count_down();
+        }
+      } leave{done};
       auto w = MasterWorld::Join((*master)->PeerOptions(), kTimeout);
       ASSERT_TRUE(w.ok()) << w.status().ToString();
       auto comm = Communicator::Create(w->get());
@@ -48,6 +63,7 @@ TEST(TlsRunTest, CollectivesAndStateSyncOverTls) {
       ASSERT_TRUE(s.ok()) << s.ToString();
       results[rank] = std::move(g);
       EXPECT_EQ(params[5], 1.0f);
+      leave.Together();
     });
   }
   for (auto& t : ts) t.join();
