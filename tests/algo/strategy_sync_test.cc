@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <barrier>
+#include <latch>
 #include <thread>
 #include <vector>
 
 #include "tern/algo_sync.h"
 #include "tern/master.h"
 #include "tests/algo/harness.h"
+#include "tests/leave_together.h"
 
 namespace tern {
 namespace {
@@ -30,9 +32,11 @@ void RunAndRepair(const StrategyConfig& config, const std::string& corrupt,
   ASSERT_TRUE(master.ok()) << master.status().ToString();
   hashes->assign(kRanks, 0);
   std::barrier fence(kRanks);
+  std::latch done(kRanks);
   std::vector<std::thread> threads;
   for (int r = 0; r < kRanks; ++r) {
     threads.emplace_back([&, r] {
+      testing::LeaveTogether leave(done);
       auto world = MasterWorld::Join((*master)->PeerOptions(), kTimeout);
       ASSERT_TRUE(world.ok()) << world.status().ToString();
       auto comm = Communicator::Create(world->get());
@@ -57,6 +61,7 @@ void RunAndRepair(const StrategyConfig& config, const std::string& corrupt,
       ASSERT_TRUE(report.ok()) << report.status().ToString();
       if (r == 1) *fixed = report->fixed;
       (*hashes)[r] = testing::ReplicatedHash(*s);
+      leave.Together();
     });
   }
   for (auto& t : threads) t.join();

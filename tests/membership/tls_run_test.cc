@@ -8,6 +8,7 @@
 #include "tern/communicator.h"
 #include "tern/master.h"
 #include "tern/shared_state.h"
+#include "tests/leave_together.h"
 
 namespace tern {
 namespace {
@@ -28,22 +29,10 @@ TEST(TlsRunTest, CollectivesAndStateSyncOverTls) {
   std::vector<std::vector<float>> results(kPeers);
   std::vector<SyncReport> reports(kPeers);
   std::vector<std::thread> ts;
-  // Peers leave together: one that leaves announces a revision, which
-  // aborts the all-reduce of a peer still finishing it.
-  std::latch done(kPeers);
+  std::latch done(kPeers);  // tests/leave_together.h
   for (int i = 0; i < kPeers; ++i) {
     ts.emplace_back([&, i] {
-      struct Leave {  // a peer that fails early does not hold the others
-        std::latch& l;
-        bool waited = false;
-        void Together() {
-          waited = true;
-          l.arrive_and_wait();
-        }
-        ~Leave() {
-          if (!waited) l.count_down();
-        }
-      } leave{done};
+      testing::LeaveTogether leave(done);
       auto w = MasterWorld::Join((*master)->PeerOptions(), kTimeout);
       ASSERT_TRUE(w.ok()) << w.status().ToString();
       auto comm = Communicator::Create(w->get());
