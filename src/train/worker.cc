@@ -260,6 +260,12 @@ Result<std::vector<WorkerEvent>> WorkerRun::Gather(const WorkerEvent& mine) {
   co.timeout = milliseconds(std::max(c_.timeout_ms, 30000));
   co.max_blob_bytes = 1 << 16;
   TERN_RETURN_IF_ERROR(comm_->AllGatherBytes(EventToJson(mine), &blobs, co));
+  // Farewell: a worker leaves only once every worker has the totals. One
+  // that left would announce a revision, and that aborts the gather of a
+  // worker still finishing it (which then reported only its own totals and
+  // failed the parity check's count). The barrier's own failure (a worker
+  // already past it left) costs nothing.
+  comm_->Barrier(co).IgnoreError();
   if (linkem_) {
     // Frames to slower peers may still sit in a proxy's delay queue; a
     // close now could reset their connection mid-gather.
