@@ -357,29 +357,6 @@ void MasterCore::OnTick(int64_t now, Outbox* out) {
   MaybeFormInitial(out);
 }
 
-void MasterCore::ProbeMissing(int64_t now, Outbox* out) {
-  if (!recovering_ || now < next_probe_ms_) return;
-  next_probe_ms_ = now + options_.probe_interval_ms;
-  for (uint64_t id : members_) {
-    Peer& p = peers_[id];
-    if (p.conn != 0 || p.probing || p.state_address.empty()) continue;
-    p.probing = true;
-    out->probes.push_back({id, p.state_address});
-  }
-}
-
-void MasterCore::OnProbeResult(uint64_t peer, bool refused, int64_t now, Outbox* out) {
-  auto it = peers_.find(peer);
-  if (it == peers_.end()) return;
-  Peer& p = it->second;
-  p.probing = false;
-  if (!refused || !p.member || p.conn != 0) return;
-  // A member killed while the master was away never re-registers; without
-  // this the others would wait for the whole recovery window.
-  Drop(peer, "nothing listens at its state address " + p.state_address + " (process gone)", out);
-  MaybeEndRecovery(now, out);
-}
-
 int64_t MasterCore::NextDeadline() const {
   int64_t next = INT64_MAX;
   for (const auto& [id, p] : peers_) {

@@ -1,6 +1,7 @@
 // MasterCore, continued: what the master knows of the run (persisted view,
 // snapshots, member lists for the coordinators) and how it rebuilds that
-// knowledge after a restart (docs/membership_protocol.md, "Master restarts").
+// knowledge after a restart, probing members that have not come back
+// (docs/membership_protocol.md, "Master restarts").
 #include <algorithm>
 
 #include "membership/master_core.h"
@@ -84,6 +85,29 @@ void MasterCore::MaybeEndRecovery(int64_t now, Outbox* out) {
     FormWithPending(members_, "recovered mid-change", out);
   }
   recovery_changed_ = false;
+}
+
+void MasterCore::ProbeMissing(int64_t now, Outbox* out) {
+  if (!recovering_ || now < next_probe_ms_) return;
+  next_probe_ms_ = now + options_.probe_interval_ms;
+  for (uint64_t id : members_) {
+    Peer& p = peers_[id];
+    if (p.conn != 0 || p.probing || p.state_address.empty()) continue;
+    p.probing = true;
+    out->probes.push_back({id, p.state_address});
+  }
+}
+
+void MasterCore::OnProbeResult(uint64_t peer, bool refused, int64_t now, Outbox* out) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  Peer& p = it->second;
+  p.probing = false;
+  if (!refused || !p.member || p.conn != 0) return;
+  // A member killed while the master was away never re-registers; without
+  // this the others would wait for the whole recovery window.
+  Drop(peer, "nothing listens at its state address " + p.state_address + " (process gone)", out);
+  MaybeEndRecovery(now, out);
 }
 
 proto::MasterState MasterCore::Persistent() const {
