@@ -10,7 +10,8 @@
 // recovery time), then start a replacement that joins as a new peer; or
 // kill the master and restart it from its --state-dir (optionally killing a
 // peer while it is down). Recoveries of 500 ms or more are listed in the
-// report with why the master dropped the victim (cmd_chaos_report.h).
+// report with why the master dropped the victim (cmd_chaos_report.h). The
+// flags and command registration are in cmd_chaos_flags.{h,cc}.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -20,16 +21,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
+#include "cmd_chaos_flags.h"
 #include "cmd_chaos_procs.h"
 #include "cmd_chaos_report.h"
 #include "command.h"
@@ -40,21 +38,6 @@
 namespace tern::cli {
 namespace {
 
-struct ChaosFlags {
-  int ranks = 4;
-  uint64_t steps = 50;
-  uint64_t seed = 1;
-  size_t numel = 1 << 18;
-  int compute_ms = 20;
-  double master_kill_fraction = 0.25;
-  double peer_kill_while_master_down = 0;
-  double joiner_kill_fraction = 0;
-  int max_seconds = 600;
-  int hang_seconds = 30;
-  bool json = false;
-  bool keep_logs = false;
-};
-
 struct Worker {
   pid_t pid = -1;
   int out = -1;        // its stdout
@@ -63,13 +46,6 @@ struct Worker {
   bool killed = false;
   uint64_t peer = 0;   // its peer id, once it joined
 };
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
-  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
-}
 
 class Chaos {
  public:
@@ -122,11 +98,9 @@ class Chaos {
   int64_t joiner_kill_at_ = 0;
   int64_t last_progress_ = 0;
   uint64_t max_step_ = 0;
-  // (step, revision) -> hashes seen: more than one is a divergence.
-  std::map<std::pair<uint64_t, uint64_t>, std::set<std::string>> after_step_, after_sync_;
+  ChaosHashes after_step_, after_sync_;  // a divergence: two hashes for one key
   std::vector<ChaosRecovery> recoveries_;
-  int kills_ = 0, joins_ = 0, master_restarts_ = 0, hangs_ = 0, failures_ = 0;
-  int worker_errors_ = 0, recovery_timeouts_ = 0, joiner_kills_ = 0;
+  ChaosTally t_;
   int stop_signal_ = 0;  // SIGINT/SIGTERM/SIGHUP that interrupted the run
   std::ofstream events_;
   int64_t start_ = NowNanos();
@@ -214,7 +188,7 @@ void Chaos::OnLine(Worker& w, const std::string& line) {
   } else if (kind == "J" || kind == "R") {
     in >> w.peer;
   } else if (kind == "F") {
-    ++failures_;
+    ++t_.failures;
   } else if (kind == "S" && (in >> step >> rev >> hash)) {
     after_sync_[{step, rev}].insert(hash);
   } else if (kind == "D" && (in >> step >> rev >> hash)) {
@@ -262,7 +236,7 @@ void Chaos::Reap() {
     Worker& w = it->second;
     ReadWorker(w);
     ::close(w.out);
-    if (!w.killed && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) ++worker_errors_;
+    if (!w.killed && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) ++t_.worker_errors;
     w.finished = true;
     w.pid = -1;
     survivors_.erase(pid);
@@ -286,7 +260,7 @@ void Chaos::KillPeer(pid_t victim) {
   workers_[victim].killed = true;
   ::kill(victim, SIGKILL);
   Log("killed worker " + std::to_string(victim) + " at step " + std::to_string(max_step_));
-  ++kills_;
+  ++t_.kills;
   kill_time_ = NowNanos();
   survivors_.clear();
   for (pid_t p : alive) {
@@ -316,7 +290,7 @@ void Chaos::EndRecovery(int64_t now) {
   }
   // (workers_ is keyed by pid, and pids wrap: the new pid may be smaller.)
   joiner_ = StartWorker();
-  ++joins_;
+  ++t_.joins;
   phase_ = Phase::kJoining;
   phase_until_ = now + int64_t{15} * 1000000000;
   joiner_kill_on_ = 0;
@@ -366,7 +340,7 @@ void Chaos::MaybeAct(int64_t now) {
         recoveries_.back().ms = static_cast<double>(last - kill_time_) * 1e-6;
         Log("recovered in " + std::to_string(recoveries_.back().ms) + " ms");
       } else if (!survivors_.empty()) {
-        ++recovery_timeouts_;
+        ++t_.recovery_timeouts;
         std::string waiting;
         for (const auto& [pid, t] : survivors_) {
           if (t == 0) waiting += " " + std::to_string(pid);
@@ -384,7 +358,7 @@ void Chaos::MaybeAct(int64_t now) {
       if (now < phase_until_ || master_ >= 0) return;
       StartMaster();
       Log("restarted the master");
-      ++master_restarts_;
+      ++t_.master_restarts;
       master_restart_time_ = NowNanos();
       if (!survivors_.empty()) {
         recoveries_.back().restart_ms =
@@ -402,7 +376,7 @@ void Chaos::MaybeAct(int64_t now) {
         // The replacement dies before its first step; another one follows.
         joiner_kill_on_ = 0;
         joiner_kill_at_ = 0;
-        ++joiner_kills_;
+        ++t_.joiner_kills;
         KillPeer(joiner_);
         phase_ = Phase::kRecovering;
         phase_until_ = now + int64_t{15} * 1000000000;
@@ -440,13 +414,14 @@ int Chaos::Run() {
     MaybeAct(now);
     if (now - last_progress_ > int64_t{f_.hang_seconds} * 1000000000 ||
         now - start > int64_t{f_.max_seconds} * 1000000000) {
-      ++hangs_;
+      ++t_.hangs;
       break;
     }
     if (!f_.json && now >= next_progress_line) {
       std::fprintf(stderr, "chaos: step %llu/%llu, kills %d, joins %d, master restarts %d\n",
                    static_cast<unsigned long long>(max_step_),
-                   static_cast<unsigned long long>(f_.steps), kills_, joins_, master_restarts_);
+                   static_cast<unsigned long long>(f_.steps), t_.kills, t_.joins,
+                   t_.master_restarts);
       next_progress_line = now + 1000000000;
     }
   }
@@ -465,48 +440,9 @@ int Chaos::Report(double seconds) {
     const std::string path = dir_ + "/master-" + std::to_string(i) + ".log";
     if (std::filesystem::exists(path)) master_logs.push_back(path);
   }
-  const std::map<uint64_t, std::string> reasons = ReadDropReasons(master_logs);
-  std::vector<double> recovery_ms;
-  for (ChaosRecovery& r : recoveries_) {
-    auto it = reasons.find(r.peer);
-    if (it != reasons.end()) r.cause = it->second;
-    if (r.ms >= 0) recovery_ms.push_back(r.ms);
-  }
-  std::set<uint64_t> divergent;
-  for (const auto* groups : {&after_step_, &after_sync_}) {
-    for (const auto& [key, hashes] : *groups) {
-      if (hashes.size() > 1) divergent.insert(key.first);
-    }
-  }
-  nlohmann::json j = {{"steps", max_step_},
-                      {"kills", kills_},
-                      {"joins", joins_},
-                      {"master_restarts", master_restarts_},
-                      {"divergent_steps", divergent.size()},
-                      {"hangs", hangs_},
-                      {"recovery_ms_p50", Percentile(recovery_ms, 0.5)},
-                      {"recovery_ms_p99", Percentile(recovery_ms, 0.99)},
-                      {"recovery_ms_max", Percentile(recovery_ms, 1.0)},
-                      {"recoveries", recovery_ms.size()},
-                      {"recovery_timeouts", recovery_timeouts_},
-                      {"failed_collectives", failures_},
-                      {"worker_errors", worker_errors_},
-                      {"ranks", f_.ranks},
-                      {"seconds", seconds}};
-  j.update(RecoveryDetails(recoveries_, 500.0));
-  ChaosOutcome outcome;
-  outcome.steps = max_step_;
-  outcome.steps_wanted = f_.steps;
-  outcome.divergent_steps = divergent.size();
-  outcome.hangs = hangs_;
-  outcome.recovery_timeouts = recovery_timeouts_;
-  outcome.worker_errors = worker_errors_;
-  const ChaosVerdict verdict = Judge(outcome);
-  j["joiner_kills"] = joiner_kills_;
-  j["verdict"] = verdict.ok ? "ok" : "fail";
-  j["failures"] = verdict.failures;
-  std::printf("%s\n", f_.json ? j.dump().c_str() : j.dump(2).c_str());
-  std::fprintf(stderr, "%s\n", verdict.line.c_str());
+  const ChaosRun run{max_step_, f_.steps, f_.ranks, seconds, f_.json};
+  const ChaosVerdict verdict =
+      PrintChaosReport(run, t_, after_step_, after_sync_, recoveries_, master_logs);
   if (!verdict.ok || f_.keep_logs) {
     std::fprintf(stderr, "chaos: logs kept in %s\n", dir_.c_str());
     dir_.clear();  // keep them for a post-mortem
@@ -536,6 +472,8 @@ void Chaos::Cleanup() {
   }
 }
 
+}  // namespace
+
 int RunChaos(const ChaosFlags& f) {
   CatchStopSignals();  // Ctrl-C: kill and reap the children, then exit
   Chaos chaos(f);
@@ -543,44 +481,4 @@ int RunChaos(const ChaosFlags& f) {
   return chaos.Run();
 }
 
-}  // namespace
 }  // namespace tern::cli
-
-TERN_COMMAND(Chaos, "chaos") {
-  auto f = std::make_shared<tern::cli::ChaosFlags>();
-  CLI::App* cmd = tern::cli::AddCommand(
-      root, {"chaos"},
-      "Run a synthetic training loop (all-reduce and shared-state sync every step) while "
-      "killing and restarting peers and the master at random; report divergence, hangs and "
-      "recovery times. Exits 1 (and says why in one line) on a divergent step, a hang, a "
-      "survivor that did not step again within 15 s of a kill, a peer error, or a run that "
-      "stopped short; the --json line carries \"verdict\" (ok/fail) and \"failures\". "
-      "SIGINT/SIGTERM kill and reap every peer and the master (exit 128 + signal).",
-      [f] { return tern::cli::RunChaos(*f); });
-  cmd->add_option("--ranks", f->ranks, "peers kept running")->capture_default_str()
-      ->check(CLI::Range(2, 64));
-  cmd->add_option("--steps", f->steps, "training steps")->capture_default_str()
-      ->check(CLI::Range(1, 1000000));
-  cmd->add_option("--seed", f->seed, "seed of the chaos schedule and the gradients")
-      ->capture_default_str();
-  cmd->add_option("--numel", f->numel, "fp32 elements all-reduced per step")
-      ->capture_default_str()->check(CLI::Range(1, 1 << 26));
-  cmd->add_option("--compute-ms", f->compute_ms, "simulated compute per step")
-      ->capture_default_str()->check(CLI::Range(0, 60000));
-  cmd->add_option("--master-kill-fraction", f->master_kill_fraction,
-                  "share of chaos events that kill the master")->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--peer-kill-while-master-down", f->peer_kill_while_master_down,
-                  "share of master kills during which a peer is killed too (it never "
-                  "re-registers: the restarted master must notice)")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--joiner-kill-fraction", f->joiner_kill_fraction,
-                  "share of replacements killed during their join (before their first step)")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--hang-seconds", f->hang_seconds, "no progress this long is a hang")
-      ->capture_default_str()->check(CLI::Range(1, 3600));
-  cmd->add_option("--max-seconds", f->max_seconds, "give up (as a hang) after this long")
-      ->capture_default_str()->check(CLI::Range(1, 86400));
-  cmd->add_flag("--json", f->json, "one JSON line on stdout");
-  cmd->add_flag("--keep-logs", f->keep_logs, "keep the peers' and master's logs and events.log");
-}

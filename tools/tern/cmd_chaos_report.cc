@@ -1,6 +1,9 @@
 #include "cmd_chaos_report.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <fstream>
 
 namespace tern::cli {
@@ -88,6 +91,66 @@ ChaosVerdict Judge(const ChaosOutcome& o) {
   v.line = "chaos: FAILED:";
   for (size_t i = 0; i < v.failures.size(); ++i) v.line += (i ? "; " : " ") + v.failures[i];
   return v;
+}
+
+namespace {
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
+  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+}  // namespace
+
+ChaosVerdict PrintChaosReport(const ChaosRun& run, const ChaosTally& t,
+                              const ChaosHashes& after_step, const ChaosHashes& after_sync,
+                              std::vector<ChaosRecovery>& recoveries,
+                              const std::vector<std::string>& master_logs) {
+  const std::map<uint64_t, std::string> reasons = ReadDropReasons(master_logs);
+  std::vector<double> recovery_ms;
+  for (ChaosRecovery& r : recoveries) {
+    auto it = reasons.find(r.peer);
+    if (it != reasons.end()) r.cause = it->second;
+    if (r.ms >= 0) recovery_ms.push_back(r.ms);
+  }
+  std::set<uint64_t> divergent;
+  for (const auto* groups : {&after_step, &after_sync}) {
+    for (const auto& [key, hashes] : *groups) {
+      if (hashes.size() > 1) divergent.insert(key.first);
+    }
+  }
+  nlohmann::json j = {{"steps", run.steps},
+                      {"kills", t.kills},
+                      {"joins", t.joins},
+                      {"master_restarts", t.master_restarts},
+                      {"divergent_steps", divergent.size()},
+                      {"hangs", t.hangs},
+                      {"recovery_ms_p50", Percentile(recovery_ms, 0.5)},
+                      {"recovery_ms_p99", Percentile(recovery_ms, 0.99)},
+                      {"recovery_ms_max", Percentile(recovery_ms, 1.0)},
+                      {"recoveries", recovery_ms.size()},
+                      {"recovery_timeouts", t.recovery_timeouts},
+                      {"failed_collectives", t.failures},
+                      {"worker_errors", t.worker_errors},
+                      {"ranks", run.ranks},
+                      {"seconds", run.seconds}};
+  j.update(RecoveryDetails(recoveries, 500.0));
+  ChaosOutcome outcome;
+  outcome.steps = run.steps;
+  outcome.steps_wanted = run.steps_wanted;
+  outcome.divergent_steps = divergent.size();
+  outcome.hangs = t.hangs;
+  outcome.recovery_timeouts = t.recovery_timeouts;
+  outcome.worker_errors = t.worker_errors;
+  ChaosVerdict verdict = Judge(outcome);
+  j["joiner_kills"] = t.joiner_kills;
+  j["verdict"] = verdict.ok ? "ok" : "fail";
+  j["failures"] = verdict.failures;
+  std::printf("%s\n", run.json ? j.dump().c_str() : j.dump(2).c_str());
+  std::fprintf(stderr, "%s\n", verdict.line.c_str());
+  return verdict;
 }
 
 }  // namespace tern::cli

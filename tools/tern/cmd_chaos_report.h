@@ -1,13 +1,16 @@
 // What `tern chaos` (cmd_chaos.cc) records about each recovery, and how it
 // explains the slow ones: the victim, when it was killed relative to master
 // restarts, and why the master dropped it (read back from the master's
-// logs, which print every drop with its reason).
+// logs, which print every drop with its reason); and the report it prints
+// at the end of a run.
 #ifndef TERN_TOOLS_TERN_CMD_CHAOS_REPORT_H_
 #define TERN_TOOLS_TERN_CMD_CHAOS_REPORT_H_
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -54,6 +57,31 @@ struct ChaosVerdict {
   std::string line;                   // "chaos: ok ..." or "chaos: FAILED: ..."
 };
 ChaosVerdict Judge(const ChaosOutcome& o);
+
+// Counts of a chaos run, as reported.
+struct ChaosTally {
+  int kills = 0, joins = 0, master_restarts = 0, hangs = 0, failures = 0;
+  int worker_errors = 0, recovery_timeouts = 0, joiner_kills = 0;
+};
+
+// (step, revision) -> hashes seen: more than one is a divergence.
+using ChaosHashes = std::map<std::pair<uint64_t, uint64_t>, std::set<std::string>>;
+
+// What the report needs besides the tally.
+struct ChaosRun {
+  uint64_t steps = 0;         // the highest step reported
+  uint64_t steps_wanted = 0;  // --steps
+  int ranks = 0;
+  double seconds = 0;
+  bool json = false;          // one JSON line (else indented JSON)
+};
+
+// Sets each recovery's cause from the master's logs, prints the report
+// (JSON on stdout, the verdict line on stderr) and returns the verdict.
+ChaosVerdict PrintChaosReport(const ChaosRun& run, const ChaosTally& t,
+                              const ChaosHashes& after_step, const ChaosHashes& after_sync,
+                              std::vector<ChaosRecovery>& recoveries,
+                              const std::vector<std::string>& master_logs);
 
 }  // namespace tern::cli
 
